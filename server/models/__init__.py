@@ -1,0 +1,40 @@
+"""The tables. Importing this package registers every table on ``SQLModel.metadata``."""
+
+from server.models.calendar import BellSchedule, Closure, HolidayOverride, Term
+from server.models.live import (
+    AttendanceEvent,
+    HeadCount,
+    HeldCorrection,
+    Observation,
+)
+from server.models.org import Classroom, Community, CommunityMember, Person, School
+from server.models.sessions import (
+    Series,
+    SeriesSkip,
+    Session,
+    SessionEvent,
+    SessionParticipant,
+    SessionReceiver,
+)
+
+__all__ = [
+    "AttendanceEvent",
+    "BellSchedule",
+    "Classroom",
+    "Closure",
+    "Community",
+    "CommunityMember",
+    "HeadCount",
+    "HeldCorrection",
+    "HolidayOverride",
+    "Observation",
+    "Person",
+    "School",
+    "Series",
+    "SeriesSkip",
+    "Session",
+    "SessionEvent",
+    "SessionParticipant",
+    "SessionReceiver",
+    "Term",
+]

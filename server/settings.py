@@ -1,0 +1,64 @@
+"""Service settings, read from the environment with the ``HAIQIAO_`` prefix."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "haiqiao-development-secret-change-me"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/haiqiao.db"
+
+
+class Mode(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HAIQIAO_", env_file=None, extra="ignore")
+
+    mode: Mode = Mode.development
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: str = DEFAULT_SECRET
+    timezone: str = "Asia/Shanghai"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    access_token_minutes: int = Field(default=12 * 60, ge=1)
+    join_token_seconds: int = Field(default=120, ge=5)
+    demo_password: str = "haiqiao-demo"
+    # Jobs (APScheduler) run in the serving process unless disabled, e.g. in API tests.
+    run_jobs: bool = True
+    # How many minutes before its start a session opens its lobby, and how long it may run over.
+    lobby_minutes: int = Field(default=10, ge=0)
+    overrun_minutes: int = Field(default=15, ge=0)
+    reconnect_grace_seconds: int = Field(default=30, ge=0)
+    # TURN with time-limited REST credentials (coturn's use-auth-secret); empty means no TURN.
+    turn_urls: list[str] = Field(default_factory=list)
+    turn_secret: str = ""
+    turn_ttl_seconds: int = 3600
+    stun_urls: list[str] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> Settings:
+        if self.mode is Mode.production and self.secret_key == DEFAULT_SECRET:
+            raise ValueError("HAIQIAO_SECRET_KEY must be set to a secret of your own in production mode")
+        if self.mode is Mode.production and len(self.secret_key) < 32:
+            raise ValueError("HAIQIAO_SECRET_KEY must be at least 32 characters in production mode")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
