@@ -68,7 +68,7 @@ class LiveRole(StrEnum):
 
 
 class AttendanceEventKind(StrEnum):
-    join = "join"
+    join = "join"  # type: ignore[assignment]  # shadows str.join on members; the wire name is "join"
     leave = "leave"
     drop = "drop"  # connection lost without a goodbye
     reconnect = "reconnect"

@@ -1,0 +1,69 @@
+"""The application factory. Nothing is created at import time: ``create_app(settings)`` builds it all."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from server.auth.router import router as auth_router
+from server.db.engine import make_engine, make_sessionmaker
+from server.errors import error_body, install_error_handlers
+from server.metrics import install_metrics
+from server.org.communities import router as communities_router
+from server.org.people import router as people_router
+from server.org.schools import router as schools_router
+from server.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+
+def api_routers() -> list[APIRouter]:
+    """Every feature's router, mounted under /api/v1."""
+    return [auth_router, schools_router, people_router, communities_router]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for hook in app.state.startup_hooks:
+                await stack.enter_async_context(hook(app))
+            yield
+        await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Haiqiao 海桥",
+        version="0.1.0",
+        description="同步课堂、网络教研与巡课的排课、直播转发、考勤与年度任务统计。",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    # Features with background work (jobs, media rooms) add async context managers here.
+    app.state.startup_hooks = []
+
+    install_error_handlers(app)
+    install_metrics(app)
+    for router in api_routers():
+        app.include_router(router, prefix=API_PREFIX)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        try:
+            async with app.state.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # any database failure means unhealthy, and says why
+            return JSONResponse(
+                error_body("database_unavailable", f"database does not answer: {type(exc).__name__}"),
+                status_code=503,
+            )
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    return app

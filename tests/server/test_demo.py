@@ -1,0 +1,35 @@
+"""The demo county loads once; a second load changes nothing."""
+
+from __future__ import annotations
+
+from server.demo.loader import load_demo
+from tests.conftest import Api
+from tests.server.helpers import table_counts
+
+
+async def test_loading_the_demo_twice_changes_nothing(api: Api) -> None:
+    report = await load_demo(api.settings)
+    assert "admin" in report
+    assert "scheduler" in report
+    assert "researcher" in report
+    first = await table_counts(api)
+    assert first["schools"] >= 8
+    assert first["communities"] == 3
+    second_report = await load_demo(api.settings)
+    assert await table_counts(api) == first
+    assert "0 new logins" in second_report
+
+
+async def test_demo_has_a_teacher_login_per_school(demo_api: Api) -> None:
+    headers = await demo_api.auth("admin")
+    schools = (await demo_api.client.get("/api/v1/schools", headers=headers)).json()
+    people = (await demo_api.client.get("/api/v1/people", headers=headers)).json()
+    teacher_schools = {p["school_id"] for p in people if "teacher" in p["roles"]}
+    assert {s["id"] for s in schools} <= teacher_schools
+
+
+async def test_only_if_empty_leaves_a_used_database_alone(demo_api: Api) -> None:
+    before = await table_counts(demo_api)
+    report = await load_demo(demo_api.settings, only_if_empty=True)
+    assert "not loaded" in report
+    assert await table_counts(demo_api) == before
