@@ -12,10 +12,18 @@ from sqlalchemy import text
 from server.auth.router import router as auth_router
 from server.db.engine import make_engine, make_sessionmaker
 from server.errors import error_body, install_error_handlers
+from server.hooks.router import router as hooks_router
+from server.jobs.lifecycle import install_jobs
+from server.jobs.runner import JobRunner, running_jobs
 from server.metrics import install_metrics
 from server.org.communities import router as communities_router
 from server.org.people import router as people_router
 from server.org.schools import router as schools_router
+from server.records.router import router as records_router
+from server.schedule.calendar_api import router as calendar_router
+from server.schedule.feeds_api import router as feeds_router
+from server.schedule.series_api import router as series_router
+from server.schedule.sessions_api import router as sessions_router
 from server.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -23,7 +31,18 @@ API_PREFIX = "/api/v1"
 
 def api_routers() -> list[APIRouter]:
     """Every feature's router, mounted under /api/v1."""
-    return [auth_router, schools_router, people_router, communities_router]
+    return [
+        auth_router,
+        schools_router,
+        people_router,
+        communities_router,
+        calendar_router,
+        sessions_router,
+        series_router,
+        feeds_router,
+        records_router,
+        hooks_router,
+    ]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -46,8 +65,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.jobs = JobRunner(settings, app.state.sessionmaker)
+    install_jobs(app.state.jobs, settings.lifecycle_sweep_seconds)
     # Features with background work (jobs, media rooms) add async context managers here.
-    app.state.startup_hooks = []
+    app.state.startup_hooks = [running_jobs]
 
     install_error_handlers(app)
     install_metrics(app)

@@ -43,9 +43,7 @@ def serve(
 
 @app.command()
 def demo(
-    if_empty: Annotated[
-        bool, typer.Option("--if-empty", help="only when the database has no schools")
-    ] = False,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="only when the database has no schools")] = False,
 ) -> None:
     """Load the demo island county (idempotent: loading it twice changes nothing)."""
     from server.demo.loader import load_demo

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     # How many minutes before its start a session opens its lobby, and how long it may run over.
     lobby_minutes: int = Field(default=10, ge=0)
     overrun_minutes: int = Field(default=15, ge=0)
+    # How often the persisted lifecycle job looks for sessions whose time has come.
+    lifecycle_sweep_seconds: float = Field(default=15, gt=0)
     reconnect_grace_seconds: int = Field(default=30, ge=0)
     # TURN with time-limited REST credentials (coturn's use-auth-secret); empty means no TURN.
     turn_urls: list[str] = Field(default_factory=list)

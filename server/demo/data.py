@@ -47,9 +47,7 @@ JUNIOR_WINTER = [
 
 def bell_variants(stage: Stage, shift_minutes: int = 0) -> list[dict[str, Any]]:
     """夏季作息 from 1 May and 冬季作息 from 1 October; outer islands may start later (ferries)."""
-    summer, winter = (
-        (JUNIOR_SUMMER, JUNIOR_WINTER) if stage is Stage.junior else (PRIMARY_SUMMER, PRIMARY_WINTER)
-    )
+    summer, winter = (JUNIOR_SUMMER, JUNIOR_WINTER) if stage is Stage.junior else (PRIMARY_SUMMER, PRIMARY_WINTER)
 
     def shifted(hhmm: str) -> str:
         h, m = map(int, hhmm.split(":"))

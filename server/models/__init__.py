@@ -1,6 +1,7 @@
 """The tables. Importing this package registers every table on ``SQLModel.metadata``."""
 
 from server.models.calendar import BellSchedule, Closure, HolidayOverride, Term
+from server.models.hooks import DeliveryState, Webhook, WebhookDelivery
 from server.models.live import (
     AttendanceEvent,
     HeadCount,
@@ -21,6 +22,7 @@ __all__ = [
     "AttendanceEvent",
     "BellSchedule",
     "Classroom",
+    "DeliveryState",
     "Closure",
     "Community",
     "CommunityMember",
@@ -37,4 +39,6 @@ __all__ = [
     "SessionParticipant",
     "SessionReceiver",
     "Term",
+    "Webhook",
+    "WebhookDelivery",
 ]

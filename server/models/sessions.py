@@ -66,9 +66,9 @@ class Session(SQLModel, table=True):
     start: datetime = Field(sa_type=UTCDateTime)
     end: datetime = Field(sa_type=UTCDateTime)
     period: int | None = None
-    status: SessionStatus = Field(
-        default=SessionStatus.scheduled, sa_type=enum_type(SessionStatus), index=True
-    )
+    # For a series' session: the start the rule gave it (its iCalendar RECURRENCE-ID), kept when moved.
+    occurrence_start: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    status: SessionStatus = Field(default=SessionStatus.scheduled, sa_type=enum_type(SessionStatus), index=True)
     status_reason: str | None = Field(default=None, max_length=200)
     created_by: int | None = Field(default=None, foreign_key="people.id")
     created_at: datetime = created_at_field()

@@ -44,9 +44,7 @@ async def get_community(community_id: int, db: DbSession, _: Reader) -> Communit
     response_model=CommunityOut,
     summary="修改教共体; members 替换全部成员记录 (含历史)",
 )
-async def update_community(
-    community_id: int, body: CommunityPatch, db: DbSession, _: Planner
-) -> CommunityOut:
+async def update_community(community_id: int, body: CommunityPatch, db: DbSession, _: Planner) -> CommunityOut:
     community = await svc.update_community(db, community_id, body)
     (out,) = await svc.describe(db, [community])
     return out

@@ -40,9 +40,7 @@ def _check_members(core_school_id: int, members: list[MemberIn]) -> None:
 
 
 def current_member_count(members: list[MemberIn] | list[CommunityMember], today: date) -> int:
-    return len(
-        {m.school_id for m in members if m.joined_on <= today and (m.left_on is None or m.left_on > today)}
-    )
+    return len({m.school_id for m in members if m.joined_on <= today and (m.left_on is None or m.left_on > today)})
 
 
 async def _replace_members(db: AsyncSession, community_id: int, members: list[MemberIn]) -> None:
@@ -104,9 +102,7 @@ async def update_community(db: AsyncSession, community_id: int, body: CommunityP
     return community
 
 
-async def describe(
-    db: AsyncSession, communities: list[Community], today: date | None = None
-) -> list[CommunityOut]:
+async def describe(db: AsyncSession, communities: list[Community], today: date | None = None) -> list[CommunityOut]:
     today = today or datetime.now(SHANGHAI).date()
     ids = [c.id for c in communities if c.id is not None]
     members: dict[int, list[tuple[CommunityMember, str]]] = defaultdict(list)
@@ -129,9 +125,7 @@ async def describe(
                 kind=c.kind,
                 core_school_id=c.core_school_id,
                 members=[
-                    MemberOut(
-                        school_id=m.school_id, school_name=name, joined_on=m.joined_on, left_on=m.left_on
-                    )
+                    MemberOut(school_id=m.school_id, school_name=name, joined_on=m.joined_on, left_on=m.left_on)
                     for m, name in rows
                 ],
                 quota_rules=c.quota_rules,

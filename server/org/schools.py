@@ -44,9 +44,7 @@ async def get_school(school_id: int, db: DbSession, _: Reader) -> School:
     return await get_or_404(db, School, school_id, "school")
 
 
-@router.patch(
-    "/schools/{school_id}", response_model=SchoolOut, summary="修改学校; closed_on 关闭学校 (admin)"
-)
+@router.patch("/schools/{school_id}", response_model=SchoolOut, summary="修改学校; closed_on 关闭学校 (admin)")
 async def update_school(school_id: int, body: SchoolPatch, db: DbSession, _: Admin) -> School:
     return await service.update_school(db, school_id, body)
 
@@ -60,10 +58,7 @@ async def delete_school(school_id: int, db: DbSession, _: Admin) -> Response:
 @router.get("/schools/{school_id}/classrooms", response_model=list[ClassroomOut])
 async def list_classrooms(school_id: int, db: DbSession, _: Reader) -> list[ClassroomOut]:
     await get_or_404(db, School, school_id, "school")
-    return [
-        ClassroomOut.model_validate(c, from_attributes=True)
-        for c in await repo.list_classrooms(db, school_id)
-    ]
+    return [ClassroomOut.model_validate(c, from_attributes=True) for c in await repo.list_classrooms(db, school_id)]
 
 
 @router.post("/schools/{school_id}/classrooms", response_model=ClassroomOut, status_code=201)
@@ -73,9 +68,7 @@ async def create_classroom(school_id: int, body: ClassroomIn, db: DbSession, _: 
 
 
 @router.put("/schools/{school_id}/bell-schedule", response_model=BellScheduleOut, summary="作息时间表")
-async def put_bell_schedule(
-    school_id: int, body: BellScheduleIn, db: DbSession, _: Planner
-) -> BellScheduleOut:
+async def put_bell_schedule(school_id: int, body: BellScheduleIn, db: DbSession, _: Planner) -> BellScheduleOut:
     row = await service.put_bell_schedule(db, school_id, body)
     return BellScheduleOut.model_validate(row, from_attributes=True)
 

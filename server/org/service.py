@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduling.enums import Role
+from scheduling.periods import parse_bell_schedule
 from scheduling.errors import Conflict, Forbidden
 from server.auth.security import hash_password, new_feed_token
 from server.db.repo import get_or_404
@@ -75,8 +76,6 @@ async def create_classroom(db: AsyncSession, school_id: int, body: ClassroomIn) 
 async def put_bell_schedule(db: AsyncSession, school_id: int, body: BellScheduleIn) -> BellSchedule:
     await get_or_404(db, School, school_id, "school")
     variants: list[dict[str, Any]] = [v.model_dump(by_alias=True) for v in body.variants]
-    from scheduling.bells import parse_bell_schedule  # noqa: PLC0415
-
     parse_bell_schedule(variants)  # raises Invalid with the exact problem
     row = await db.get(BellSchedule, school_id)
     if row is None:

@@ -24,10 +24,19 @@ def _url() -> str:
     return config.attributes.get("database_url") or Settings().database_url
 
 
+# Tables that others own: APScheduler creates and migrates its job store itself.
+FOREIGN_TABLES = {"apscheduler_jobs"}
+
+
+def _include_name(name: str | None, type_: str, _parent: object) -> bool:
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_name=_include_name,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 14:51:28.210280
+Create Date: 2026-11-22 15:31:15.416805
 """
 
 from collections.abc import Sequence
@@ -38,11 +38,7 @@ def upgrade() -> None:
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("island", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("region", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column(
-            "locality",
-            sa.Enum("urban", "rural", name="locality", native_enum=False, length=32),
-            nullable=False,
-        ),
+        sa.Column("locality", sa.Enum("urban", "rural", name="locality", native_enum=False, length=32), nullable=False),
         sa.Column(
             "stage",
             sa.Enum("primary", "junior", "nine_year", name="stage", native_enum=False, length=32),
@@ -239,6 +235,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_series_community_id"), ["community_id"], unique=False)
 
     op.create_table(
+        "webhooks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("url", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+        sa.Column("secret", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+        sa.Column("events", sa.JSON(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=True),
+        sa.Column("created_at", server.db.types.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by"],
+            ["people.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_table(
         "series_skips",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("series_id", sa.Integer(), nullable=False),
@@ -279,6 +290,7 @@ def upgrade() -> None:
         sa.Column("start", server.db.types.UTCDateTime(), nullable=False),
         sa.Column("end", server.db.types.UTCDateTime(), nullable=False),
         sa.Column("period", sa.Integer(), nullable=True),
+        sa.Column("occurrence_start", server.db.types.UTCDateTime(), nullable=True),
         sa.Column(
             "status",
             sa.Enum(
@@ -322,13 +334,38 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.create_index("ix_sessions_community_start", ["community_id", "start"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_sessions_host_classroom_id"), ["host_classroom_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_sessions_host_classroom_id"), ["host_classroom_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_sessions_host_teacher_id"), ["host_teacher_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_sessions_series_id"), ["series_id"], unique=False)
         batch_op.create_index("ix_sessions_start_end", ["start", "end"], unique=False)
         batch_op.create_index(batch_op.f("ix_sessions_status"), ["status"], unique=False)
+
+    op.create_table(
+        "webhook_deliveries",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("webhook_id", sa.Integer(), nullable=False),
+        sa.Column("event_type", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column(
+            "state",
+            sa.Enum("pending", "delivered", "failed", name="deliverystate", native_enum=False, length=32),
+            nullable=False,
+        ),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", server.db.types.UTCDateTime(), nullable=False),
+        sa.Column("last_status_code", sa.Integer(), nullable=True),
+        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+        sa.Column("delivered_at", server.db.types.UTCDateTime(), nullable=True),
+        sa.Column("created_at", server.db.types.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["webhook_id"],
+            ["webhooks.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.create_index("ix_webhook_deliveries_due", ["state", "next_attempt_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_webhook_deliveries_webhook_id"), ["webhook_id"], unique=False)
 
     op.create_table(
         "attendance_events",
@@ -338,16 +375,12 @@ def upgrade() -> None:
         sa.Column("classroom_id", sa.Integer(), nullable=True),
         sa.Column(
             "role",
-            sa.Enum(
-                "host", "receiver", "participant", "observer", name="liverole", native_enum=False, length=32
-            ),
+            sa.Enum("host", "receiver", "participant", "observer", name="liverole", native_enum=False, length=32),
             nullable=False,
         ),
         sa.Column(
             "kind",
-            sa.Enum(
-                "join", "leave", "drop", "reconnect", name="attendanceeventkind", native_enum=False, length=32
-            ),
+            sa.Enum("join", "leave", "drop", "reconnect", name="attendanceeventkind", native_enum=False, length=32),
             nullable=False,
         ),
         sa.Column("at", server.db.types.UTCDateTime(), nullable=False),
@@ -557,6 +590,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_attendance_session_at")
 
     op.drop_table("attendance_events")
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_webhook_deliveries_webhook_id"))
+        batch_op.drop_index("ix_webhook_deliveries_due")
+
+    op.drop_table("webhook_deliveries")
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sessions_status"))
         batch_op.drop_index("ix_sessions_start_end")
@@ -570,6 +608,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_series_skips_series_id"))
 
     op.drop_table("series_skips")
+    op.drop_table("webhooks")
     with op.batch_alter_table("series", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_series_community_id"))
 

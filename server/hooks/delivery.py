@@ -1,0 +1,106 @@
+"""Delivering session events to webhooks: HMAC-signed bodies, retries with exponential back-off."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server.models import DeliveryState, Session, Webhook, WebhookDelivery
+from server.timefmt import SHANGHAI
+
+log = logging.getLogger("haiqiao.webhooks")
+
+MAX_ATTEMPTS = 8
+FIRST_RETRY = timedelta(seconds=30)
+MAX_RETRY = timedelta(hours=1)
+SIGNATURE_HEADER = "X-Haiqiao-Signature"
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, … capped at an hour: a receiver that is down for a while still gets it."""
+    delay: timedelta = min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), MAX_RETRY)
+    return delay
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def session_event_payload(event_type: str, session: Session, at: datetime, reason: str | None) -> dict[str, Any]:
+    return {
+        "type": event_type,
+        "at": at.astimezone(SHANGHAI).isoformat(),
+        "session": {
+            "id": session.id,
+            "kind": session.kind.value,
+            "community_id": session.community_id,
+            "title": session.title,
+            "start": session.start.astimezone(SHANGHAI).isoformat(),
+            "end": session.end.astimezone(SHANGHAI).isoformat(),
+            "status": session.status.value,
+        },
+        "reason": reason,
+    }
+
+
+async def enqueue(db: AsyncSession, event_type: str, payload: dict[str, Any], now: datetime) -> int:
+    """Add a pending delivery per interested webhook, in the caller's transaction."""
+    hooks = (await db.exec(select(Webhook).where(Webhook.active == True))).all()  # noqa: E712
+    queued = 0
+    for hook in hooks:
+        if hook.events and event_type not in hook.events:
+            continue
+        assert hook.id is not None
+        db.add(WebhookDelivery(webhook_id=hook.id, event_type=event_type, payload=payload, next_attempt_at=now))
+        queued += 1
+    return queued
+
+
+async def deliver_due(db: AsyncSession, client: httpx.AsyncClient, now: datetime, limit: int = 50) -> int:
+    """Try every delivery that is due; returns how many were tried."""
+    stmt = (
+        select(WebhookDelivery, Webhook)
+        .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)  # type: ignore[arg-type]
+        .where(WebhookDelivery.state == DeliveryState.pending, col(WebhookDelivery.next_attempt_at) <= now)
+        .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.id))
+        .limit(limit)
+    )
+    rows = (await db.exec(stmt)).all()
+    for delivery, hook in rows:
+        body = encode(delivery.payload)
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            SIGNATURE_HEADER: sign(hook.secret, body),
+            "X-Haiqiao-Event": delivery.event_type,
+            "X-Haiqiao-Delivery": str(delivery.id),
+        }
+        delivery.attempts += 1
+        try:
+            resp = await client.post(hook.url, content=body, headers=headers)
+            delivery.last_status_code = resp.status_code
+            ok = 200 <= resp.status_code < 300
+            delivery.last_error = None if ok else f"HTTP {resp.status_code}"
+        except httpx.HTTPError as exc:
+            ok = False
+            delivery.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        if ok:
+            delivery.state = DeliveryState.delivered
+            delivery.delivered_at = now
+        elif delivery.attempts >= MAX_ATTEMPTS:
+            delivery.state = DeliveryState.failed
+        else:
+            delivery.next_attempt_at = now + retry_delay(delivery.attempts)
+        db.add(delivery)
+    return len(rows)

@@ -1,0 +1,76 @@
+"""The lifecycle sweep: a persisted APScheduler job that moves every session whose time has come.
+
+The state lives in the sessions table, so a sweep after a restart applies exactly what is due and
+nothing twice. Presence (who is connected) comes from the live rooms through ``app.state.presence``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import httpx
+from sqlmodel import col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from scheduling.enums import SessionStatus
+from scheduling.session_states import NOBODY, Presence, Timing
+from server.hooks.delivery import deliver_due
+from server.jobs.runner import JobRunner, runner_for
+from server.models import Session
+from server.schedule.transitions import PresenceOf, settle_now, timing_of
+
+log = logging.getLogger("haiqiao.lifecycle")
+
+LIFECYCLE_JOB = "lifecycle:sweep"
+WEBHOOK_JOB = "webhooks:deliver"
+
+
+def no_presence(_session_id: int) -> Presence:
+    return NOBODY
+
+
+async def sweep(
+    db: AsyncSession, now: datetime, timing: Timing, presence_of: PresenceOf = no_presence
+) -> list[tuple[int, list[SessionStatus]]]:
+    """Settle every session with a transition due at ``now``; returns what moved."""
+    due_to_open = (col(Session.status) == SessionStatus.scheduled) & (col(Session.start) <= now + timing.lobby)
+    running = col(Session.status).in_([SessionStatus.open, SessionStatus.live])
+    stmt = select(Session).where(or_(due_to_open, running)).order_by(col(Session.start))
+    moved = []
+    for session in (await db.exec(stmt)).all():
+        assert session.id is not None
+        path = await settle_now(db, session, now, timing, presence_of(session.id))
+        if path:
+            moved.append((session.id, path))
+    return moved
+
+
+async def lifecycle_tick(database_url: str) -> None:
+    """The persisted job's body: find the app by its database and sweep."""
+    runner = runner_for(database_url)
+    if runner is None:
+        return
+    await run_sweep(runner)
+
+
+async def run_sweep(runner: JobRunner) -> list[tuple[int, list[SessionStatus]]]:
+    now = runner.clock()
+    async with runner.sessionmaker() as db, db.begin():
+        moved = await sweep(db, now, timing_of(runner.settings), runner.presence_of)
+    for session_id, path in moved:
+        log.info("session %s → %s", session_id, " → ".join(s.value for s in path))
+    return moved
+
+
+async def webhook_tick(database_url: str) -> None:
+    runner = runner_for(database_url)
+    if runner is None:
+        return
+    async with httpx.AsyncClient(timeout=5.0) as client, runner.sessionmaker() as db, db.begin():
+        await deliver_due(db, client, runner.clock())
+
+
+def install_jobs(runner: JobRunner, sweep_seconds: float) -> None:
+    runner.every(LIFECYCLE_JOB, sweep_seconds, lifecycle_tick)
+    runner.every(WEBHOOK_JOB, 10, webhook_tick)

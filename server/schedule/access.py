@@ -1,0 +1,77 @@
+"""Who may plan what: community membership of classrooms, teacher roles, the caller's reach."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from scheduling.enums import Role, SessionKind
+from scheduling.errors import Forbidden, Invalid
+from server.db.repo import get_or_404, require_ids
+from server.models import Classroom, Community, CommunityMember, Person
+from server.schedule import repository as repo
+
+
+def school_is_member(community: Community, members: Sequence[CommunityMember], school_id: int, day: date) -> bool:
+    if school_id == community.core_school_id:
+        return True
+    return any(
+        m.school_id == school_id and m.joined_on <= day and (m.left_on is None or m.left_on > day) for m in members
+    )
+
+
+async def check_parties(
+    db: AsyncSession,
+    *,
+    community_id: int,
+    host_classroom_id: int,
+    host_teacher_id: int,
+    receiver_classroom_ids: list[int],
+    participant_teacher_ids: list[int],
+    days: list[date],
+) -> tuple[Community, dict[int, Classroom]]:
+    """Every classroom and teacher exists and belongs to a school of the community on every day."""
+    community = await get_or_404(db, Community, community_id, "community")
+    await require_ids(db, Classroom, {host_classroom_id, *receiver_classroom_ids}, "classroom")
+    await require_ids(db, Person, {host_teacher_id, *participant_teacher_ids}, "person")
+    rooms = await repo.classrooms(db, [host_classroom_id, *receiver_classroom_ids])
+    members = await repo.memberships(db, community_id)
+    outsiders = sorted(
+        {
+            room.school_id
+            for room in rooms.values()
+            for day in days
+            if not school_is_member(community, members, room.school_id, day)
+        }
+    )
+    if outsiders:
+        raise Invalid(
+            "教室所在学校不属于该教共体 / a classroom's school is not in the community on that date",
+            code="school_not_in_community",
+            details={"school_ids": outsiders},
+        )
+    for person_id in {host_teacher_id, *participant_teacher_ids}:
+        person = await db.get(Person, person_id)
+        assert person is not None
+        if not person.has_role(Role.teacher):
+            raise Invalid(
+                f"{person.name} 不是教师 / person {person_id} is not a teacher",
+                code="not_a_teacher",
+                details={"person_id": person_id},
+            )
+    return community, rooms
+
+
+def check_may_plan(caller: Person, kind: SessionKind, host_teacher_id: int) -> None:
+    """Schedulers plan anything; a teacher may call an ad-hoc 临时教研 that they host themselves."""
+    if caller.has_role(Role.admin, Role.scheduler):
+        return
+    if caller.has_role(Role.teacher) and kind is SessionKind.research and host_teacher_id == caller.id:
+        return
+    raise Forbidden(
+        "只有教务人员可以排课;教师可发起自己主持的临时教研 / only schedulers plan classes; a teacher may "
+        "call a research session they host",
+        code="forbidden_role",
+    )

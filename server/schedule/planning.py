@@ -1,0 +1,161 @@
+"""The adapter between session rows and the pure scheduling core: placement, conflicts, landings,
+the calendar, and settling a session's state after a change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from scheduling.errors import Invalid
+from scheduling.overlaps import Booking, Clash, find_clashes
+from scheduling.periods import BellSchedule, landing, parse_bell_schedule, period_times
+from scheduling.school_calendar import CalendarData, ClosureSpan, HolidayEntry, TermSpan
+from server.models import Classroom, School, Session
+from server.schedule import repository as repo
+from server.schedule.schemas import Landing, SessionPlacement
+from server.schedule.transitions import settle_now, timing_of
+from server.settings import Settings
+from server.timefmt import SHANGHAI, LocalDateTime
+
+
+class ConflictOut(BaseModel):
+    occurrence_start: LocalDateTime
+    session_id: int | None
+    resource: str
+    resource_id: int
+    message: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    start: datetime
+    end: datetime
+    host_teacher_id: int
+    host_classroom_id: int
+    receiver_classroom_ids: list[int] = field(default_factory=list)
+    participant_teacher_ids: list[int] = field(default_factory=list)
+
+    def booking(self, index: int) -> Booking:
+        return Booking(
+            start=self.start,
+            end=self.end,
+            teacher_ids=frozenset({self.host_teacher_id, *self.participant_teacher_ids}),
+            classroom_ids=frozenset({self.host_classroom_id, *self.receiver_classroom_ids}),
+            index=index,
+        )
+
+
+def booking_of(row: repo.SessionRow) -> Booking:
+    s = row.session
+    return Booking(
+        start=s.start,
+        end=s.end,
+        teacher_ids=frozenset({s.host_teacher_id, *row.participants}),
+        classroom_ids=frozenset({s.host_classroom_id, *row.receivers}),
+        session_id=s.id,
+    )
+
+
+async def bells_of(db: AsyncSession, school_ids: list[int]) -> dict[int, BellSchedule]:
+    return {sid: parse_bell_schedule(row.variants) for sid, row in (await repo.bell_schedules(db, school_ids)).items()}
+
+
+async def resolve_placement(
+    db: AsyncSession, host_room: Classroom | None, placement: SessionPlacement
+) -> tuple[datetime, datetime, int | None]:
+    if placement.start is not None and placement.end is not None:
+        return placement.start.astimezone(UTC), placement.end.astimezone(UTC), None
+    assert placement.date is not None
+    assert placement.period is not None
+    if host_room is None:
+        raise Invalid("主讲教室不存在 / unknown host classroom", code="classroom_not_found")
+    bells = (await bells_of(db, [host_room.school_id])).get(host_room.school_id)
+    if bells is None:
+        raise Invalid(
+            "主讲学校尚未设置作息时间 / the host school has no bell schedule",
+            code="no_bell_schedule",
+            details={"school_id": host_room.school_id},
+        )
+    start, end = period_times(bells, placement.date, placement.period, SHANGHAI)
+    return start.astimezone(UTC), end.astimezone(UTC), placement.period
+
+
+def clash_out(clash: Clash) -> ConflictOut:
+    return ConflictOut(
+        occurrence_start=clash.candidate.start,
+        session_id=clash.other.session_id,
+        resource=clash.resource.value,
+        resource_id=clash.resource_id,
+        message=clash.message,
+    )
+
+
+async def find_conflicts(
+    db: AsyncSession, candidates: list[Candidate], exclude_ids: set[int] | None = None
+) -> list[ConflictOut]:
+    if not candidates:
+        return []
+    bookings = [c.booking(i) for i, c in enumerate(candidates)]
+    teachers = set().union(*(b.teacher_ids for b in bookings))
+    rooms = set().union(*(b.classroom_ids for b in bookings))
+    busy = await repo.busy_sessions(
+        db,
+        min(b.start for b in bookings),
+        max(b.end for b in bookings),
+        teacher_ids=teachers,
+        classroom_ids=rooms,
+        exclude_ids=exclude_ids,
+    )
+    return [clash_out(c) for c in find_clashes(bookings, [booking_of(r) for r in busy])]
+
+
+async def landings(
+    db: AsyncSession, receiver_ids: list[int], start: datetime, end: datetime
+) -> tuple[list[Landing], list[str]]:
+    """Where the session falls in each receiving school's own day; boundary mismatches are warnings."""
+    rooms = await repo.classrooms(db, receiver_ids)
+    bells = await bells_of(db, [r.school_id for r in rooms.values()])
+    out: list[Landing] = []
+    warnings: list[str] = []
+    for room_id in receiver_ids:
+        room = rooms.get(room_id)
+        if room is None:
+            continue
+        schedule = bells.get(room.school_id)
+        if schedule is None:
+            out.append(
+                Landing(
+                    classroom_id=room_id,
+                    school_id=room.school_id,
+                    periods=[],
+                    warning="该校未设置作息时间 / no bell schedule",
+                )
+            )
+            continue
+        land = landing(schedule, start, end, SHANGHAI)
+        out.append(
+            Landing(classroom_id=room_id, school_id=room.school_id, periods=list(land.periods), warning=land.warning)
+        )
+        if land.warning:
+            school = await db.get(School, room.school_id)
+            warnings.append(f"{school.name if school else room.school_id}: {land.warning}")
+    return out, warnings
+
+
+async def calendar_data(db: AsyncSession) -> CalendarData:
+    terms = [TermSpan(t.name, t.school_year, t.semester, t.start, t.end) for t in await repo.terms(db)]
+    closures = [ClosureSpan(c.start, c.end, c.reason, frozenset(c.school_ids)) for c in await repo.closures(db)]
+    overrides = [
+        HolidayEntry(h.day, h.is_holiday, h.name, h.timetable_weekday) for h in await repo.holiday_overrides(db)
+    ]
+    closed = {s.id: s.closed_on for s in (await db.exec(select(School))).all() if s.closed_on and s.id}
+    return CalendarData(tuple(terms), tuple(closures), tuple(overrides), closed)
+
+
+async def after_change(db: AsyncSession, session: Session, settings: Settings | None) -> None:
+    """Settle the state a change made due at once (an ad-hoc session inside its lobby opens now)."""
+    await settle_now(db, session, datetime.now(UTC), timing_of(settings))

@@ -1,0 +1,212 @@
+"""Bodies of the calendar and session API (field names fixed by the stable API)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from scheduling.enums import SessionKind, SessionStatus
+from server.timefmt import LocalDateTime
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Subject = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+RRule = Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SessionPlacement(Strict):
+    """Either explicit ``start``/``end`` or the host school's ``date`` + ``period``."""
+
+    start: LocalDateTime | None = None
+    end: LocalDateTime | None = None
+    date: dt.date | None = None
+    period: int | None = Field(default=None, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _one_placement(self) -> SessionPlacement:
+        by_time = self.start is not None or self.end is not None
+        by_period = self.date is not None or self.period is not None
+        if by_time == by_period:
+            raise ValueError("give either start and end, or date and period")
+        if by_time and (self.start is None or self.end is None):
+            raise ValueError("start and end go together")
+        if by_period and (self.date is None or self.period is None):
+            raise ValueError("date and period go together")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class SessionIn(SessionPlacement):
+    kind: SessionKind
+    community_id: int
+    title: Title
+    subject: Subject = ""
+    grade: int | None = Field(default=None, ge=1, le=12)
+    host_classroom_id: int
+    host_teacher_id: int
+    receiver_classroom_ids: list[int] = Field(default_factory=list, max_length=30)
+    participant_teacher_ids: list[int] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _receivers_for_classes(self) -> SessionIn:
+        if self.kind.is_class and not self.receiver_classroom_ids:
+            raise ValueError("a class needs at least one receiving classroom")
+        if self.host_classroom_id in self.receiver_classroom_ids:
+            raise ValueError("the host classroom cannot also receive")
+        if len(set(self.receiver_classroom_ids)) != len(self.receiver_classroom_ids):
+            raise ValueError("receiver_classroom_ids has duplicates")
+        return self
+
+
+class SeriesIn(SessionIn):
+    rrule: RRule
+    until: date | None = None
+
+
+class SessionPatch(Strict):
+    title: Title | None = None
+    subject: Subject | None = None
+    grade: int | None = Field(default=None, ge=1, le=12)
+    receiver_classroom_ids: list[int] | None = Field(default=None, max_length=30)
+    participant_teacher_ids: list[int] | None = Field(default=None, max_length=100)
+    host_teacher_id: int | None = None
+
+
+class CancelIn(Strict):
+    reason: Reason
+    # For a session of a series: also cancel every later session of that series.
+    rest_of_series: bool = False
+
+
+class RescheduleIn(SessionPlacement):
+    reason: Reason | None = None
+
+
+class Landing(BaseModel):
+    """Where a session's time lands in a receiving school's own day."""
+
+    classroom_id: int
+    school_id: int
+    periods: list[int]
+    warning: str | None = None
+
+
+class SessionOut(BaseModel):
+    id: int
+    series_id: int | None
+    kind: SessionKind
+    community_id: int
+    title: str
+    subject: str
+    grade: int | None
+    host_classroom_id: int
+    host_teacher_id: int
+    receiver_classroom_ids: list[int]
+    participant_teacher_ids: list[int]
+    start: LocalDateTime
+    end: LocalDateTime
+    period: int | None
+    status: SessionStatus
+    status_reason: str | None
+    landing: list[Landing] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+
+class ConflictOut(BaseModel):
+    occurrence_start: LocalDateTime
+    session_id: int
+    resource: str
+    resource_id: int
+    message: str
+
+
+class SkipOut(BaseModel):
+    date: dt.date
+    reason: str
+
+
+class SeriesOut(BaseModel):
+    id: int | None
+    kind: SessionKind
+    community_id: int
+    title: str
+    rrule: str
+    until: date | None
+    dry_run: bool = False
+    sessions: list[SessionOut]
+    skipped: list[SkipOut]
+    conflicts: list[ConflictOut] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    calendar_notes: list[str] = Field(default_factory=list)
+
+
+class TermIn(Strict):
+    name: Title
+    school_year: int = Field(ge=2000, le=2100)
+    semester: int = Field(ge=1, le=2)
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TermIn:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class TermOut(BaseModel):
+    id: int
+    name: str
+    school_year: int
+    semester: int
+    start: date
+    end: date
+
+
+class ClosureIn(Strict):
+    start: date
+    end: date
+    reason: Reason
+    school_ids: list[int] = Field(default_factory=list, max_length=200)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ClosureIn:
+        if self.end < self.start:
+            raise ValueError("end must not be before start")
+        if (self.end - self.start).days > 62:
+            raise ValueError("a closure spans at most 62 days")
+        return self
+
+
+class MakeUpOut(BaseModel):
+    cancelled_session_id: int
+    suggestions: list[dict[str, Any]]
+
+
+class ClosureOut(BaseModel):
+    id: int
+    start: date
+    end: date
+    reason: str
+    school_ids: list[int]
+    cancelled_session_ids: list[int] = Field(default_factory=list)
+    make_up: list[MakeUpOut] = Field(default_factory=list)
+
+
+class HolidayIn(Strict):
+    day: date
+    is_holiday: bool
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
+    timetable_weekday: int | None = Field(default=None, ge=0, le=6)
+
+
+class HolidayImportIn(Strict):
+    days: list[HolidayIn] = Field(min_length=1, max_length=400)

@@ -1,0 +1,40 @@
+"""Recurring series: POST expands, checks and saves (or, with dry_run, only reports)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from scheduling.enums import Role
+from server.deps import CurrentUser, DbSession, SettingsDep, require_roles
+from server.models import Person
+from server.schedule import series_service as svc
+from server.schedule.schemas import SeriesIn, SeriesOut
+
+router = APIRouter(tags=["sessions"])
+Planner = Annotated[Person, Depends(require_roles(Role.scheduler, Role.teacher))]
+
+
+@router.post(
+    "/series",
+    response_model=SeriesOut,
+    status_code=201,
+    summary="新建重复课 (RRULE); dry_run=true 只报告冲突与跳过的日期,不保存",
+)
+async def create_series(
+    body: SeriesIn,
+    db: DbSession,
+    caller: Planner,
+    settings: SettingsDep,
+    response: Response,
+    dry_run: Annotated[bool, Query(description="只检查,不保存")] = False,
+) -> SeriesOut:
+    if dry_run:
+        response.status_code = 200
+    return await svc.create_series(db, body, caller, settings, dry_run=dry_run)
+
+
+@router.get("/series/{series_id}", response_model=SeriesOut, summary="系列课及其每次课")
+async def get_series(series_id: int, db: DbSession, _: CurrentUser) -> SeriesOut:
+    return await svc.get_series(db, series_id)

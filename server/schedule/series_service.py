@@ -1,0 +1,211 @@
+"""Recurring series: expand on the calendar, check every occurrence for conflicts, then save."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from scheduling.enums import SessionStatus
+from scheduling.errors import Invalid
+from scheduling.expansion import Expansion, SeriesSpec, expand
+from server.db.repo import get_or_404, require_ids
+from server.models import Classroom, Person, Series, SeriesSkip, Session, SessionEvent
+from server.schedule import planning
+from server.schedule import repository as repo
+from server.schedule.access import check_may_plan, check_parties
+from server.schedule.repository import SessionFilter, SessionRow
+from server.schedule.schemas import SeriesIn, SeriesOut, SkipOut
+from server.schedule.session_service import conflict_error, save_links, to_out
+from server.settings import Settings
+from server.timefmt import SHANGHAI
+
+
+async def _expand(db: AsyncSession, body: SeriesIn, host_school_id: int, other_school_ids: set[int]) -> Expansion:
+    bells = None
+    if body.period is not None:
+        bells = (await planning.bells_of(db, [host_school_id])).get(host_school_id)
+        if bells is None:
+            raise Invalid("主讲学校尚未设置作息时间 / the host school has no bell schedule", code="no_bell_schedule")
+    first_start, first_end, _ = await planning.resolve_placement(
+        db, (await repo.classrooms(db, [body.host_classroom_id])).get(body.host_classroom_id), body
+    )
+    spec = SeriesSpec(
+        rrule=body.rrule,
+        first_start=first_start,
+        first_end=first_end,
+        until=body.until,
+        host_school_id=host_school_id,
+        other_school_ids=frozenset(other_school_ids),
+        period=body.period,
+        host_bells=bells,
+    )
+    return expand(spec, await planning.calendar_data(db), SHANGHAI)
+
+
+async def create_series(
+    db: AsyncSession, body: SeriesIn, caller: Person, settings: Settings, *, dry_run: bool = False
+) -> SeriesOut:
+    check_may_plan(caller, body.kind, body.host_teacher_id)
+    await require_ids(db, Classroom, {body.host_classroom_id, *body.receiver_classroom_ids}, "classroom")
+    rooms = await repo.classrooms(db, [body.host_classroom_id, *body.receiver_classroom_ids])
+    host = rooms[body.host_classroom_id]
+    others = {r.school_id for r in rooms.values()} - {host.school_id}
+    expansion = await _expand(db, body, host.school_id, others)
+    if not expansion.occurrences:
+        raise Invalid(
+            "该规则在学期内没有可上课的日期 / the rule gives no school day",
+            code="no_occurrences",
+            details={"skipped": [{"date": s.day.isoformat(), "reason": s.reason} for s in expansion.skipped]},
+        )
+    days = sorted({o.start.astimezone(SHANGHAI).date() for o in expansion.occurrences})
+    await check_parties(
+        db,
+        community_id=body.community_id,
+        host_classroom_id=body.host_classroom_id,
+        host_teacher_id=body.host_teacher_id,
+        receiver_classroom_ids=body.receiver_classroom_ids,
+        participant_teacher_ids=body.participant_teacher_ids,
+        days=[days[0], days[-1]],
+    )
+    candidates = [
+        planning.Candidate(
+            o.start,
+            o.end,
+            body.host_teacher_id,
+            body.host_classroom_id,
+            body.receiver_classroom_ids,
+            body.participant_teacher_ids,
+        )
+        for o in expansion.occurrences
+    ]
+    conflicts = await planning.find_conflicts(db, candidates)
+    first = expansion.occurrences[0]
+    _, warnings = await planning.landings(db, body.receiver_classroom_ids, first.start, first.end)
+    until = body.until or days[-1]
+    series = Series(
+        kind=body.kind,
+        community_id=body.community_id,
+        title=body.title,
+        subject=body.subject,
+        grade=body.grade,
+        host_classroom_id=body.host_classroom_id,
+        host_teacher_id=body.host_teacher_id,
+        receiver_classroom_ids=sorted(body.receiver_classroom_ids),
+        participant_teacher_ids=sorted(body.participant_teacher_ids),
+        rrule=body.rrule,
+        until=until,
+        first_start=expansion.first_start,
+        first_end=expansion.first_end,
+        period=body.period,
+        created_by=caller.id,
+    )
+    skipped = [SkipOut(date=s.day, reason=s.reason) for s in expansion.skipped]
+    if dry_run or conflicts:
+        if conflicts and not dry_run:
+            raise conflict_error(conflicts)
+        rows = [_unsaved_row(series, o.start, o.end, body) for o in expansion.occurrences]
+        return SeriesOut(
+            id=None,
+            kind=body.kind,
+            community_id=body.community_id,
+            title=body.title,
+            rrule=body.rrule,
+            until=until,
+            dry_run=True,
+            sessions=[to_out(r) for r in rows],
+            skipped=skipped,
+            conflicts=conflicts,
+            warnings=warnings,
+            calendar_notes=list(expansion.notes),
+        )
+    db.add(series)
+    await db.flush()
+    assert series.id is not None
+    now = datetime.now(UTC)
+    sessions = []
+    for occurrence in expansion.occurrences:
+        session = Session(
+            series_id=series.id,
+            kind=body.kind,
+            community_id=body.community_id,
+            title=body.title,
+            subject=body.subject,
+            grade=body.grade,
+            host_classroom_id=body.host_classroom_id,
+            host_teacher_id=body.host_teacher_id,
+            start=occurrence.start,
+            end=occurrence.end,
+            period=body.period,
+            occurrence_start=occurrence.rule_start,
+            created_by=caller.id,
+        )
+        db.add(session)
+        sessions.append(session)
+    for skip in expansion.skipped:
+        db.add(SeriesSkip(series_id=series.id, day=skip.day, reason=skip.reason))
+    await db.flush()
+    for session in sessions:
+        assert session.id is not None
+        await save_links(db, session.id, body.receiver_classroom_ids, body.participant_teacher_ids)
+        db.add(
+            SessionEvent(
+                session_id=session.id,
+                to_status=SessionStatus.scheduled,
+                at=now,
+                actor_id=caller.id,
+                reason=f"series {series.id}",
+            )
+        )
+        await planning.after_change(db, session, settings)
+    rows = await repo.attach_links(db, sessions)
+    return SeriesOut(
+        id=series.id,
+        kind=series.kind,
+        community_id=series.community_id,
+        title=series.title,
+        rrule=series.rrule,
+        until=series.until,
+        sessions=[to_out(r) for r in rows],
+        skipped=skipped,
+        warnings=warnings,
+        calendar_notes=list(expansion.notes),
+    )
+
+
+def _unsaved_row(series: Series, start: datetime, end: datetime, body: SeriesIn) -> SessionRow:
+    session = Session(
+        id=0,
+        series_id=None,
+        kind=series.kind,
+        community_id=series.community_id,
+        title=series.title,
+        subject=series.subject,
+        grade=series.grade,
+        host_classroom_id=series.host_classroom_id,
+        host_teacher_id=series.host_teacher_id,
+        start=start,
+        end=end,
+        period=series.period,
+    )
+    return SessionRow(session, sorted(body.receiver_classroom_ids), sorted(body.participant_teacher_ids))
+
+
+async def get_series(db: AsyncSession, series_id: int) -> SeriesOut:
+    series = await get_or_404(db, Series, series_id, "series")
+    rows = await repo.list_sessions(db, SessionFilter(series_id=series_id, limit=100_000))
+    skips = await repo.series_skips(db, series_id)
+    return SeriesOut(
+        id=series.id,
+        kind=series.kind,
+        community_id=series.community_id,
+        title=series.title,
+        rrule=series.rrule,
+        until=series.until,
+        sessions=[to_out(r) for r in rows],
+        skipped=[SkipOut(date=s.day, reason=s.reason) for s in skips],
+    )
+
+
+def local_day(value: datetime) -> date:
+    return value.astimezone(SHANGHAI).date()
