@@ -10,6 +10,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
 from scheduling.enums import Role
+from scheduling.errors import Invalid
 from server.db.repo import get_or_404
 from server.deps import DbSession, require_roles
 from server.models import DeliveryState, Person, Webhook, WebhookDelivery
@@ -57,8 +58,6 @@ class DeliveryOut(BaseModel):
 
 @router.post("/webhooks", response_model=WebhookOut, status_code=201, summary="订阅课程状态事件")
 async def create_webhook(body: WebhookIn, db: DbSession, caller: Admin) -> WebhookOut:
-    from scheduling.errors import Invalid
-
     unknown = sorted(set(body.events) - EVENT_TYPES)
     if unknown:
         raise Invalid(

@@ -8,8 +8,8 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduling.enums import Role
-from scheduling.periods import parse_bell_schedule
 from scheduling.errors import Conflict, Forbidden
+from scheduling.periods import parse_bell_schedule
 from server.auth.security import hash_password, new_feed_token
 from server.db.repo import get_or_404
 from server.models import BellSchedule, Classroom, Person, School

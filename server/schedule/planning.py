@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from pydantic import BaseModel
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,18 +15,10 @@ from scheduling.periods import BellSchedule, landing, parse_bell_schedule, perio
 from scheduling.school_calendar import CalendarData, ClosureSpan, HolidayEntry, TermSpan
 from server.models import Classroom, School, Session
 from server.schedule import repository as repo
-from server.schedule.schemas import Landing, SessionPlacement
+from server.schedule.schemas import ConflictOut, Landing, SessionPlacement
 from server.schedule.transitions import settle_now, timing_of
 from server.settings import Settings
-from server.timefmt import SHANGHAI, LocalDateTime
-
-
-class ConflictOut(BaseModel):
-    occurrence_start: LocalDateTime
-    session_id: int | None
-    resource: str
-    resource_id: int
-    message: str
+from server.timefmt import SHANGHAI
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,7 @@ class SessionOut(BaseModel):
 
 class ConflictOut(BaseModel):
     occurrence_start: LocalDateTime
-    session_id: int
+    session_id: int | None  # None: another session of the same batch
     resource: str
     resource_id: int
     message: str

@@ -15,7 +15,7 @@ from server.schedule import planning
 from server.schedule import repository as repo
 from server.schedule.access import check_may_plan, check_parties
 from server.schedule.repository import SessionFilter, SessionRow
-from server.schedule.schemas import CancelIn, RescheduleIn, SessionIn, SessionOut, SessionPatch
+from server.schedule.schemas import CancelIn, ConflictOut, RescheduleIn, SessionIn, SessionOut, SessionPatch
 from server.schedule.transitions import record_transition
 from server.settings import Settings
 
@@ -44,7 +44,7 @@ def to_out(row: SessionRow, **extra: object) -> SessionOut:
     )
 
 
-def conflict_error(conflicts: list[planning.ConflictOut]) -> Conflict:
+def conflict_error(conflicts: list[ConflictOut]) -> Conflict:
     return Conflict(
         f"与 {len(conflicts)} 节已排课程冲突 / conflicts with {len(conflicts)} scheduled sessions",
         code="schedule_conflict",

@@ -16,9 +16,7 @@ async def test_healthz_answers_when_the_database_does(api: Api) -> None:
 async def test_healthz_is_503_when_the_database_is_unreachable(tmp_path) -> None:
     import httpx
 
-    app = create_app(
-        Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/missing/dir/x.db", run_jobs=False)
-    )
+    app = create_app(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/missing/dir/x.db", run_jobs=False))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         resp = await client.get("/healthz")
     assert resp.status_code == 503

@@ -41,9 +41,7 @@ async def test_missing_form_fields_are_a_422_in_the_error_shape(demo_api: Api) -
 async def test_expired_and_forged_tokens_are_refused(demo_api: Api) -> None:
     person_id = await demo_api.person_id("admin")
     past = datetime.now(UTC) - timedelta(hours=2)
-    expired = create_access_token(
-        person_id, secret=demo_api.settings.secret_key, now=past, ttl=timedelta(minutes=5)
-    )
+    expired = create_access_token(person_id, secret=demo_api.settings.secret_key, now=past, ttl=timedelta(minutes=5))
     forged = create_access_token(
         person_id,
         secret="someone-else-s-secret-value-that-is-long-enough",
@@ -64,8 +62,6 @@ async def test_expired_and_forged_tokens_are_refused(demo_api: Api) -> None:
 async def test_device_credential_logs_in_as_its_classroom(demo_api: Api) -> None:
     resp = await _login(demo_api, "dev-qushan-1", "demo-password-1")
     assert resp.status_code == 200
-    me = await demo_api.client.get(
-        "/api/v1/me", headers={"Authorization": f"Bearer {resp.json()['access_token']}"}
-    )
+    me = await demo_api.client.get("/api/v1/me", headers={"Authorization": f"Bearer {resp.json()['access_token']}"})
     assert me.json()["roles"] == ["device"]
     assert me.json()["classroom_id"] is not None

@@ -84,9 +84,7 @@ async def test_roles_for_endpoint(demo_api: Api, method: str, path: str, allowed
     assert_error(resp, 401, "not_authenticated")
     for role, login in LOGIN_BY_ROLE.items():
         body = _body(path) if method in ("POST", "PUT", "PATCH") else None
-        resp = await demo_api.client.request(
-            method, f"/api/v1{path}", json=body, headers=await demo_api.auth(login)
-        )
+        resp = await demo_api.client.request(method, f"/api/v1{path}", json=body, headers=await demo_api.auth(login))
         if role in allowed:
             assert resp.status_code in (200, 201), f"{role}: {resp.status_code} {resp.text}"
         else:
@@ -99,9 +97,7 @@ async def test_delete_school_is_admin_only(demo_api: Api) -> None:
     )
     school_id = created.json()["id"]
     for login in ("scheduler", "t-gaoting", "researcher", "dev-gaoting-1"):
-        resp = await demo_api.client.delete(
-            f"/api/v1/schools/{school_id}", headers=await demo_api.auth(login)
-        )
+        resp = await demo_api.client.delete(f"/api/v1/schools/{school_id}", headers=await demo_api.auth(login))
         assert_error(resp, 403, "forbidden_role")
     resp = await demo_api.client.delete(f"/api/v1/schools/{school_id}", headers=await demo_api.auth("admin"))
     assert resp.status_code == 204

@@ -40,11 +40,7 @@ CASES = [
     (
         "PUT",
         "/schools/1/bell-schedule",
-        {
-            "variants": [
-                {"name": "a", "from": "13-01", "periods": [{"number": 1, "start": "08:00", "end": "08:40"}]}
-            ]
-        },
+        {"variants": [{"name": "a", "from": "13-01", "periods": [{"number": 1, "start": "08:00", "end": "08:40"}]}]},
         422,
         "validation_error",
     ),
@@ -208,13 +204,9 @@ CASES = [
     CASES,
     ids=[f"{c[0]} {c[1]} #{i}" for i, c in enumerate(CASES)],
 )
-async def test_bad_input_changes_nothing(
-    demo_api: Api, method: str, path: str, body, status: int, code
-) -> None:
+async def test_bad_input_changes_nothing(demo_api: Api, method: str, path: str, body, status: int, code) -> None:
     before = await table_counts(demo_api)
-    resp = await demo_api.client.request(
-        method, f"/api/v1{path}", json=body, headers=await demo_api.auth("admin")
-    )
+    resp = await demo_api.client.request(method, f"/api/v1{path}", json=body, headers=await demo_api.auth("admin"))
     assert_error(resp, status, code)
     assert await table_counts(demo_api) == before
 

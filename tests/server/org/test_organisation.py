@@ -79,9 +79,7 @@ async def test_closing_a_school_keeps_its_history(demo_api: Api) -> None:
     resp = await demo_api.client.patch("/api/v1/schools/6", json={"closed_on": "2027-07-01"}, headers=headers)
     assert resp.status_code == 200
     assert resp.json()["closed_on"] == "2027-07-01"
-    assert_error(
-        await demo_api.client.delete("/api/v1/schools/6", headers=headers), 409, "school_has_history"
-    )
+    assert_error(await demo_api.client.delete("/api/v1/schools/6", headers=headers), 409, "school_has_history")
     assert (await demo_api.client.get("/api/v1/schools/6", headers=headers)).status_code == 200
 
 
@@ -101,7 +99,5 @@ async def test_device_login_is_tied_to_its_classroom_school(demo_api: Api) -> No
     )
     assert resp.status_code == 201, resp.text
     assert resp.json()["school_id"] == 3
-    login = await demo_api.client.post(
-        "/api/v1/auth/token", data={"username": "dev-new", "password": "long-enough-pw"}
-    )
+    login = await demo_api.client.post("/api/v1/auth/token", data={"username": "dev-new", "password": "long-enough-pw"})
     assert login.status_code == 200
