@@ -139,7 +139,14 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
 
 @pytest.fixture
 async def demo_api(api: Api) -> Api:
-    """An app on a database holding the demo county."""
+    """An app on a database holding the demo county's organisation, with an empty timetable."""
+    await load_demo(api.settings, timetable=False)
+    return api
+
+
+@pytest.fixture
+async def demo_term_api(api: Api) -> Api:
+    """The whole demo county, its term of weekly series included."""
     await load_demo(api.settings)
     return api
 

@@ -9,8 +9,10 @@ from scheduling.enums import Role
 from server.auth.security import hash_password, new_feed_token
 from server.db.engine import make_engine, make_sessionmaker
 from server.demo import data
-from server.models import BellSchedule, Classroom, Community, CommunityMember, Person, School, Term
+from server.models import BellSchedule, Classroom, Community, CommunityMember, Person, School, Series, Term
 from server.org import repository as repo
+from server.schedule.schemas import SeriesIn
+from server.schedule.series_service import create_series
 from server.settings import Settings
 
 
@@ -108,21 +110,85 @@ async def _load(db: AsyncSession, password: str) -> list[str]:
     for name, year, semester, start, end in data.TERMS:
         if (await db.exec(select(Term).where(Term.name == name))).first() is None:
             db.add(Term(name=name, school_year=year, semester=semester, start=start, end=end))
+    await db.flush()
     return created
 
 
-async def load_demo(settings: Settings, *, only_if_empty: bool = False) -> str:
+async def _load_timetable(db: AsyncSession, settings: Settings) -> int:
+    """The term's weekly series, placed by period on the host school's bells, through the real service."""
+    scheduler = await repo.person_by_login(db, "scheduler")
+    assert scheduler is not None
+    communities = [await repo.community_by_name(db, spec["name"]) for spec in data.COMMUNITIES]
+    made = 0
+    for (
+        index,
+        kind,
+        title,
+        subject,
+        grade,
+        host_key,
+        room_index,
+        teacher,
+        receivers,
+        invited,
+        first,
+        period,
+        rule,
+    ) in data.SERIES:
+        community = communities[index]
+        assert community is not None
+        assert community.id is not None
+        exists = await db.exec(select(Series).where(Series.community_id == community.id, Series.title == title))
+        if exists.first() is not None:
+            continue
+
+        async def room_id(key: str, number: int = 1) -> int:
+            school = await _school(db, key)
+            assert school.id is not None
+            rooms = await repo.list_classrooms(db, school.id)
+            room = rooms[number - 1]
+            assert room.id is not None
+            return room.id
+
+        async def person_id(login: str) -> int:
+            person = await repo.person_by_login(db, login)
+            assert person is not None
+            assert person.id is not None
+            return person.id
+
+        body = SeriesIn(
+            kind=kind,
+            community_id=community.id,
+            title=title,
+            subject=subject,
+            grade=grade,
+            host_classroom_id=await room_id(host_key, room_index),
+            host_teacher_id=await person_id(teacher),
+            receiver_classroom_ids=[await room_id(k) for k in receivers],
+            participant_teacher_ids=[await person_id(t) for t in invited],
+            date=first,
+            period=period,
+            rrule=rule,
+            until=data.TERM_UNTIL,
+        )
+        await create_series(db, body, scheduler, settings)
+        made += 1
+    return made
+
+
+async def load_demo(settings: Settings, *, only_if_empty: bool = False, timetable: bool = True) -> str:
     engine = make_engine(settings.database_url)
     try:
         async with make_sessionmaker(engine)() as db, db.begin():
             if only_if_empty and (await db.exec(select(School.id).limit(1))).first() is not None:
                 return "数据库已有数据,未加载演示数据 / database not empty: demo data not loaded"
             created = await _load(db, settings.demo_password)
+            series = await _load_timetable(db, settings) if timetable else 0
             logins = [p.login for p in await repo.list_people(db) if not p.has_role(Role.device)]
     finally:
         await engine.dispose()
     lines = [
-        f"演示县已加载 / demo county loaded ({len(created)} new logins)",
+        f"演示县已加载 / demo county loaded ({len(created)} new logins, {series} new weekly series)",
         f"密码 / password: {settings.demo_password}  (HAIQIAO_DEMO_PASSWORD)",
         "登录名 / logins: " + ", ".join(logins),
         "教室终端 / classroom terminals: dev-<school>-<n>, e.g. dev-qushan-1",

@@ -33,3 +33,15 @@ async def test_only_if_empty_leaves_a_used_database_alone(demo_api: Api) -> None
     report = await load_demo(demo_api.settings, only_if_empty=True)
     assert "not loaded" in report
     assert await table_counts(demo_api) == before
+
+
+async def test_demo_timetable_has_weekly_series_in_every_community(demo_term_api: Api) -> None:
+    headers = await demo_term_api.auth("scheduler")
+    for community_id in (1, 2, 3):
+        sessions = (
+            await demo_term_api.client.get("/api/v1/sessions", params={"community_id": community_id}, headers=headers)
+        ).json()
+        kinds = {s["kind"] for s in sessions}
+        assert "research" in kinds
+        assert "sync_class" in kinds
+        assert len(sessions) >= 20

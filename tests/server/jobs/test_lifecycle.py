@@ -83,7 +83,7 @@ async def test_restart_between_two_transitions_loses_and_repeats_nothing(databas
     settings = Settings(
         database_url=database_url, run_jobs=True, lifecycle_sweep_seconds=0.2, demo_password="demo-password-1"
     )
-    await load_demo(settings)
+    await load_demo(settings, timetable=False)
 
     async def run_app_until(predicate, clock: datetime) -> None:
         app = create_app(settings)
