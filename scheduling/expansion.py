@@ -14,7 +14,7 @@ from dateutil.rrule import DAILY, WEEKLY, rrule, rrulestr
 
 from scheduling.errors import Invalid
 from scheduling.periods import BellSchedule, period_times
-from scheduling.school_calendar import CalendarData, day_info, days_between
+from scheduling.school_calendar import CalendarData, day_info, days_between, may_be_makeup_day
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_OCCURRENCES = 500
@@ -135,6 +135,8 @@ def expand(spec: SeriesSpec, calendar: CalendarData, tz: ZoneInfo = SHANGHAI) ->
         span_start = starts[0].astimezone(tz).date()
         span_end = starts[-1].astimezone(tz).date()
         for day in days_between(span_start, span_end):
+            if not may_be_makeup_day(day, calendar):
+                continue
             infos = [day_info(day, school, calendar) for school in schools]
             if not all(i.open for i in infos) or infos[0].timetable_weekday == day.weekday():
                 continue

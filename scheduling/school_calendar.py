@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 import chinese_calendar
 
@@ -120,28 +121,39 @@ class DayInfo:
         return self.open and self.timetable_weekday is not None and self.timetable_weekday != self.day.weekday()
 
 
-def _package_knows(day: date) -> bool:
+@lru_cache(maxsize=4096)
+def _package_day(day: date) -> tuple[bool, bool, str | None]:
+    """(the package knows the year, the day is off, the holiday's name); the package is slow per call."""
     try:
-        chinese_calendar.is_holiday(day)
+        is_holiday, name = chinese_calendar.get_holiday_detail(day)
     except NotImplementedError:
-        return False
-    return True
+        return False, day.weekday() >= 5, None
+    return True, bool(is_holiday), name
+
+
+def _package_knows(day: date) -> bool:
+    return _package_day(day)[0]
 
 
 def _holiday_name(day: date) -> str:
-    _, name = chinese_calendar.get_holiday_detail(day)
+    name = _package_day(day)[2]
     return HOLIDAY_NAMES_ZH.get(name or "", name or "节假日")
+
+
+def may_be_makeup_day(day: date, data: CalendarData) -> bool:
+    """Only weekends and admin-entered days can run another weekday's timetable."""
+    return day.weekday() >= 5 or data.override_for(day) is not None
 
 
 def makeup_timetable_weekday(day: date) -> int:
     """The default timetable of a package make-up workday: the weekday of the nearest weekday inside
     the holiday it makes up for ("10月10日 上周三的课" after a National Day week ending on Wednesday)."""
-    _, name = chinese_calendar.get_holiday_detail(day)
+    name = _package_day(day)[2]
     for distance in range(1, 15):
         for candidate in (day - timedelta(days=distance), day + timedelta(days=distance)):
             if candidate.weekday() >= 5 or not _package_knows(candidate):
                 continue
-            is_holiday, holiday = chinese_calendar.get_holiday_detail(candidate)
+            _, is_holiday, holiday = _package_day(candidate)
             if is_holiday and (name is None or holiday == name):
                 return candidate.weekday()
     return 0
@@ -193,8 +205,8 @@ def day_info(day: date, school_id: int, data: CalendarData) -> DayInfo:
             weekday = makeup_timetable_weekday(day) if _package_knows(day) else 0
         return DayInfo(day, school_id, True, weekday, None, _open_reason(day, weekday), source, term, warning)
     if source is HolidaySource.package:
-        if chinese_calendar.is_holiday(day):
-            if day.weekday() >= 5 and chinese_calendar.get_holiday_detail(day)[1] is None:
+        if _package_day(day)[1]:
+            if day.weekday() >= 5 and _package_day(day)[2] is None:
                 return closed(ClosedBecause.weekend, "周末 / weekend")
             return closed(ClosedBecause.holiday, _holiday_name(day))
         weekday = day.weekday() if day.weekday() < 5 else makeup_timetable_weekday(day)

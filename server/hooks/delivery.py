@@ -57,7 +57,10 @@ def session_event_payload(event_type: str, session: Session, at: datetime, reaso
 
 async def enqueue(db: AsyncSession, event_type: str, payload: dict[str, Any], now: datetime) -> int:
     """Add a pending delivery per interested webhook, in the caller's transaction."""
-    hooks = (await db.exec(select(Webhook).where(Webhook.active == True))).all()  # noqa: E712
+    # Cached per transaction: a series of 20 sessions must not ask 20 times.
+    hooks = db.info.get("active_webhooks")
+    if hooks is None:
+        hooks = db.info["active_webhooks"] = (await db.exec(select(Webhook).where(Webhook.active == True))).all()  # noqa: E712
     queued = 0
     for hook in hooks:
         if hook.events and event_type not in hook.events:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduling.enums import Role, SessionKind
-from scheduling.errors import Forbidden, Invalid
-from server.db.repo import get_or_404, require_ids
+from scheduling.errors import Forbidden, Invalid, NotFound
+from server.db.repo import get_or_404
 from server.models import Classroom, Community, CommunityMember, Person
 from server.schedule import repository as repo
 
@@ -34,9 +34,12 @@ async def check_parties(
 ) -> tuple[Community, dict[int, Classroom]]:
     """Every classroom and teacher exists and belongs to a school of the community on every day."""
     community = await get_or_404(db, Community, community_id, "community")
-    await require_ids(db, Classroom, {host_classroom_id, *receiver_classroom_ids}, "classroom")
-    await require_ids(db, Person, {host_teacher_id, *participant_teacher_ids}, "person")
-    rooms = await repo.classrooms(db, [host_classroom_id, *receiver_classroom_ids])
+    room_ids = {host_classroom_id, *receiver_classroom_ids}
+    rooms = await repo.classrooms(db, room_ids)
+    _require_all(room_ids, rooms, "classroom")
+    person_ids = {host_teacher_id, *participant_teacher_ids}
+    persons = await repo.people(db, person_ids)
+    _require_all(person_ids, persons, "person")
     members = await repo.memberships(db, community_id)
     outsiders = sorted(
         {
@@ -52,9 +55,7 @@ async def check_parties(
             code="school_not_in_community",
             details={"school_ids": outsiders},
         )
-    for person_id in {host_teacher_id, *participant_teacher_ids}:
-        person = await db.get(Person, person_id)
-        assert person is not None
+    for person_id, person in sorted(persons.items()):
         if not person.has_role(Role.teacher):
             raise Invalid(
                 f"{person.name} 不是教师 / person {person_id} is not a teacher",
@@ -62,6 +63,16 @@ async def check_parties(
                 details={"person_id": person_id},
             )
     return community, rooms
+
+
+def _require_all(wanted: set[int], found: Mapping[int, object], what: str) -> None:
+    missing = sorted(wanted - set(found))
+    if missing:
+        raise NotFound(
+            f"{what} 不存在 / unknown {what}: {', '.join(map(str, missing))}",
+            code=f"{what}_not_found",
+            details={"ids": missing},
+        )
 
 
 def check_may_plan(caller: Person, kind: SessionKind, host_teacher_id: int) -> None:

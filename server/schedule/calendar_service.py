@@ -30,6 +30,7 @@ async def add_closure(db: AsyncSession, body: ClosureIn, caller: Person) -> Clos
     )
     db.add(closure)
     await db.flush()
+    planning.forget_calendar(db)
     window_start = datetime.combine(body.start, datetime.min.time(), SHANGHAI).astimezone(UTC)
     window_end = datetime.combine(body.end + timedelta(days=1), datetime.min.time(), SHANGHAI).astimezone(UTC)
     stmt = select(Session).where(

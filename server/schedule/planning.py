@@ -52,7 +52,14 @@ def booking_of(row: repo.SessionRow) -> Booking:
 
 
 async def bells_of(db: AsyncSession, school_ids: list[int]) -> dict[int, BellSchedule]:
-    return {sid: parse_bell_schedule(row.variants) for sid, row in (await repo.bell_schedules(db, school_ids)).items()}
+    """Parsed bell schedules, cached for the transaction (a term's plan asks for the same few often)."""
+    cache: dict[int, BellSchedule | None] = db.info.setdefault("bells", {})
+    missing = [sid for sid in set(school_ids) if sid not in cache]
+    if missing:
+        rows = await repo.bell_schedules(db, missing)
+        for sid in missing:
+            cache[sid] = parse_bell_schedule(rows[sid].variants) if sid in rows else None
+    return {sid: b for sid in school_ids if (b := cache.get(sid)) is not None}
 
 
 async def resolve_placement(
@@ -88,6 +95,13 @@ def clash_out(clash: Clash) -> ConflictOut:
 async def find_conflicts(
     db: AsyncSession, candidates: list[Candidate], exclude_ids: set[int] | None = None
 ) -> list[ConflictOut]:
+    return [clash_out(c) for c in await find_clashes_raw(db, candidates, exclude_ids)]
+
+
+async def find_clashes_raw(
+    db: AsyncSession, candidates: list[Candidate], exclude_ids: set[int] | None = None
+) -> list[Clash]:
+    """Every clash of the candidates with the timetable and with each other (one query for all)."""
     if not candidates:
         return []
     bookings = [c.booking(i) for i, c in enumerate(candidates)]
@@ -101,7 +115,7 @@ async def find_conflicts(
         classroom_ids=rooms,
         exclude_ids=exclude_ids,
     )
-    return [clash_out(c) for c in find_clashes(bookings, [booking_of(r) for r in busy])]
+    return find_clashes(bookings, [booking_of(r) for r in busy])
 
 
 async def landings(
@@ -138,6 +152,18 @@ async def landings(
 
 
 async def calendar_data(db: AsyncSession) -> CalendarData:
+    """Terms, closures, holidays and closed schools, read once per transaction."""
+    cached = db.info.get("calendar")
+    if cached is None:
+        cached = db.info["calendar"] = await _load_calendar(db)
+    return cached
+
+
+def forget_calendar(db: AsyncSession) -> None:
+    db.info.pop("calendar", None)
+
+
+async def _load_calendar(db: AsyncSession) -> CalendarData:
     terms = [TermSpan(t.name, t.school_year, t.semester, t.start, t.end) for t in await repo.terms(db)]
     closures = [ClosureSpan(c.start, c.end, c.reason, frozenset(c.school_ids)) for c in await repo.closures(db)]
     overrides = [

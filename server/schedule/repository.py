@@ -18,6 +18,7 @@ from server.models import (
     Closure,
     CommunityMember,
     HolidayOverride,
+    Person,
     Series,
     SeriesSkip,
     Session,
@@ -129,16 +130,35 @@ async def list_sessions(db: AsyncSession, f: SessionFilter) -> list[SessionRow]:
 
 
 async def classrooms(db: AsyncSession, ids: Iterable[int]) -> dict[int, Classroom]:
-    ids = list(set(ids))
-    if not ids:
-        return {}
-    rows = (await db.exec(select(Classroom).where(col(Classroom.id).in_(ids)))).all()
-    return {c.id: c for c in rows if c.id is not None}
+    """Classrooms by id, remembered for the transaction."""
+    cache: dict[int, Classroom] = db.info.setdefault("classrooms", {})
+    wanted = set(ids)
+    missing = [i for i in wanted if i not in cache]
+    if missing:
+        for c in (await db.exec(select(Classroom).where(col(Classroom.id).in_(missing)))).all():
+            if c.id is not None:
+                cache[c.id] = c
+    return {i: cache[i] for i in wanted if i in cache}
+
+
+async def people(db: AsyncSession, ids: Iterable[int]) -> dict[int, Person]:
+    """People by id, remembered for the transaction."""
+    cache: dict[int, Person] = db.info.setdefault("people", {})
+    wanted = set(ids)
+    missing = [i for i in wanted if i not in cache]
+    if missing:
+        for p in (await db.exec(select(Person).where(col(Person.id).in_(missing)))).all():
+            if p.id is not None:
+                cache[p.id] = p
+    return {i: cache[i] for i in wanted if i in cache}
 
 
 async def memberships(db: AsyncSession, community_id: int) -> Sequence[CommunityMember]:
-    stmt = select(CommunityMember).where(CommunityMember.community_id == community_id)
-    return (await db.exec(stmt)).all()
+    cache: dict[int, Sequence[CommunityMember]] = db.info.setdefault("memberships", {})
+    if community_id not in cache:
+        stmt = select(CommunityMember).where(CommunityMember.community_id == community_id)
+        cache[community_id] = (await db.exec(stmt)).all()
+    return cache[community_id]
 
 
 async def bell_schedules(db: AsyncSession, school_ids: Iterable[int]) -> dict[int, BellSchedule]:

@@ -148,6 +148,32 @@ class SeriesOut(BaseModel):
     calendar_notes: list[str] = Field(default_factory=list)
 
 
+class PlanConflictOut(BaseModel):
+    occurrence_start: LocalDateTime
+    session_id: int | None  # a session already on the timetable
+    other_series_index: int | None  # or another series of the same plan
+    resource: str
+    resource_id: int
+    message: str
+
+
+class PlanItemOut(BaseModel):
+    index: int
+    title: str
+    sessions: int = 0
+    skipped: list[SkipOut] = Field(default_factory=list)
+    conflicts: list[PlanConflictOut] = Field(default_factory=list)
+    calendar_notes: list[str] = Field(default_factory=list)
+    error: dict[str, str] | None = None
+
+
+class PlanCheckOut(BaseModel):
+    series: list[PlanItemOut]
+    sessions: int
+    conflicts: int
+    invalid: int
+
+
 class TermIn(Strict):
     name: Title
     school_year: int = Field(ge=2000, le=2100)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 
 from scheduling.enums import Role
 from server.deps import CurrentUser, DbSession, SettingsDep, require_roles
 from server.models import Person
 from server.schedule import series_service as svc
-from server.schedule.schemas import SeriesIn, SeriesOut
+from server.schedule.schemas import PlanCheckOut, SeriesIn, SeriesOut
 
 router = APIRouter(tags=["sessions"])
 Planner = Annotated[Person, Depends(require_roles(Role.scheduler, Role.teacher))]
@@ -33,6 +33,13 @@ async def create_series(
     if dry_run:
         response.status_code = 200
     return await svc.create_series(db, body, caller, settings, dry_run=dry_run)
+
+
+@router.post("/series/check", response_model=PlanCheckOut, summary="整学期排课方案一次检查: 展开、校验、冲突 (不保存)")
+async def check_plan(
+    bodies: Annotated[list[SeriesIn], Body(min_length=1, max_length=500)], db: DbSession, caller: Planner
+) -> PlanCheckOut:
+    return await svc.check_plan(db, bodies, caller)
 
 
 @router.get("/series/{series_id}", response_model=SeriesOut, summary="系列课及其每次课")

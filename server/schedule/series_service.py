@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduling.enums import SessionStatus
-from scheduling.errors import Invalid
+from scheduling.errors import DomainError, Invalid, NotFound
 from scheduling.expansion import Expansion, SeriesSpec, expand
 from server.db.repo import get_or_404, require_ids
 from server.models import Classroom, Person, Series, SeriesSkip, Session, SessionEvent
@@ -15,7 +15,7 @@ from server.schedule import planning
 from server.schedule import repository as repo
 from server.schedule.access import check_may_plan, check_parties
 from server.schedule.repository import SessionFilter, SessionRow
-from server.schedule.schemas import SeriesIn, SeriesOut, SkipOut
+from server.schedule.schemas import PlanCheckOut, PlanConflictOut, PlanItemOut, SeriesIn, SeriesOut, SkipOut
 from server.schedule.session_service import conflict_error, save_links, to_out
 from server.settings import Settings
 from server.timefmt import SHANGHAI
@@ -147,7 +147,7 @@ async def create_series(
     await db.flush()
     for session in sessions:
         assert session.id is not None
-        await save_links(db, session.id, body.receiver_classroom_ids, body.participant_teacher_ids)
+        await save_links(db, session.id, body.receiver_classroom_ids, body.participant_teacher_ids, new=True)
         db.add(
             SessionEvent(
                 session_id=session.id,
@@ -209,3 +209,77 @@ async def get_series(db: AsyncSession, series_id: int) -> SeriesOut:
 
 def local_day(value: datetime) -> date:
     return value.astimezone(SHANGHAI).date()
+
+
+async def check_plan(db: AsyncSession, bodies: list[SeriesIn], caller: Person) -> PlanCheckOut:
+    """A term's plan in one go: each series expanded and validated, then one conflict sweep over all of
+    them against the timetable and against each other. Writes nothing."""
+    items: list[PlanItemOut] = []
+    candidates: list[planning.Candidate] = []
+    owner: list[int] = []  # candidate position → series index
+    for index, body in enumerate(bodies):
+        try:
+            check_may_plan(caller, body.kind, body.host_teacher_id)
+            rooms = await repo.classrooms(db, [body.host_classroom_id, *body.receiver_classroom_ids])
+            if body.host_classroom_id not in rooms:
+                raise NotFound(f"classroom {body.host_classroom_id} 不存在 / not found", code="classroom_not_found")
+            host = rooms[body.host_classroom_id]
+            expansion = await _expand(
+                db, body, host.school_id, {r.school_id for r in rooms.values()} - {host.school_id}
+            )
+            days = sorted({o.start.astimezone(SHANGHAI).date() for o in expansion.occurrences})
+            if days:
+                await check_parties(
+                    db,
+                    community_id=body.community_id,
+                    host_classroom_id=body.host_classroom_id,
+                    host_teacher_id=body.host_teacher_id,
+                    receiver_classroom_ids=body.receiver_classroom_ids,
+                    participant_teacher_ids=body.participant_teacher_ids,
+                    days=[days[0], days[-1]],
+                )
+        except DomainError as exc:
+            items.append(PlanItemOut(index=index, title=body.title, error={"code": exc.code, "message": exc.message}))
+            continue
+        for o in expansion.occurrences:
+            candidates.append(
+                planning.Candidate(
+                    o.start,
+                    o.end,
+                    body.host_teacher_id,
+                    body.host_classroom_id,
+                    body.receiver_classroom_ids,
+                    body.participant_teacher_ids,
+                )
+            )
+            owner.append(index)
+        items.append(
+            PlanItemOut(
+                index=index,
+                title=body.title,
+                sessions=len(expansion.occurrences),
+                skipped=[SkipOut(date=s.day, reason=s.reason) for s in expansion.skipped],
+                calendar_notes=list(expansion.notes),
+            )
+        )
+    by_index = {item.index: item for item in items}
+    for clash in await planning.find_clashes_raw(db, candidates):
+        assert clash.candidate.index is not None
+        item = by_index[owner[clash.candidate.index]]
+        other_series = None if clash.other.index is None else owner[clash.other.index]
+        item.conflicts.append(
+            PlanConflictOut(
+                occurrence_start=clash.candidate.start,
+                session_id=clash.other.session_id,
+                other_series_index=other_series,
+                resource=clash.resource.value,
+                resource_id=clash.resource_id,
+                message=clash.message,
+            )
+        )
+    return PlanCheckOut(
+        series=sorted(items, key=lambda i: i.index),
+        sessions=sum(i.sessions for i in items),
+        conflicts=sum(len(i.conflicts) for i in items),
+        invalid=sum(1 for i in items if i.error),
+    )

@@ -52,9 +52,12 @@ def conflict_error(conflicts: list[ConflictOut]) -> Conflict:
     )
 
 
-async def save_links(db: AsyncSession, session_id: int, receivers: list[int], participants: list[int]) -> None:
-    await db.exec(delete(SessionReceiver).where(col(SessionReceiver.session_id) == session_id))
-    await db.exec(delete(SessionParticipant).where(col(SessionParticipant.session_id) == session_id))
+async def save_links(
+    db: AsyncSession, session_id: int, receivers: list[int], participants: list[int], *, new: bool = False
+) -> None:
+    if not new:
+        await db.exec(delete(SessionReceiver).where(col(SessionReceiver.session_id) == session_id))
+        await db.exec(delete(SessionParticipant).where(col(SessionParticipant.session_id) == session_id))
     for classroom_id in receivers:
         db.add(SessionReceiver(session_id=session_id, classroom_id=classroom_id))
     for person_id in participants:

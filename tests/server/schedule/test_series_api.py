@@ -139,3 +139,28 @@ async def test_cancel_the_rest_of_a_series(demo_api: Api) -> None:
     states = [s["status"] for s in got["sessions"] if s["start"] >= upcoming[0]["start"]]
     assert states[:2] == ["scheduled", "scheduled"]
     assert set(states[2:]) == {"cancelled"}
+
+
+async def test_a_whole_term_plan_is_checked_at_once_including_clashes_between_its_series(demo_api: Api) -> None:
+    headers = await demo_api.auth("scheduler")
+    english = await series_body(demo_api)
+    maths = await series_body(
+        demo_api,
+        title="五年级数学",
+        subject="数学",
+        host_classroom_id=2,
+        host_teacher_id=await demo_api.person_id("t-gaoting-2"),
+        receiver_classroom_ids=[ROOM_CHANGTU],
+    )  # same Tuesdays, same 长涂 room
+    broken = await series_body(demo_api, rrule="FREQ=WEEKLY;BYDAY=WE")
+    before = await table_counts(demo_api)
+    resp = await demo_api.client.post("/api/v1/series/check", json=[english, maths, broken], headers=headers)
+    assert resp.status_code == 200, resp.text
+    plan = resp.json()
+    assert plan["invalid"] == 1
+    assert plan["series"][2]["error"]["code"] == "start_not_in_rule"
+    first, second = plan["series"][0], plan["series"][1]
+    assert first["sessions"] == second["sessions"] == len(reference_tuesdays())
+    assert {c["other_series_index"] for c in first["conflicts"]} == {1}
+    assert {c["resource_id"] for c in first["conflicts"]} == {ROOM_CHANGTU}
+    assert await table_counts(demo_api) == before
