@@ -15,6 +15,9 @@ from server.errors import error_body, install_error_handlers
 from server.hooks.router import router as hooks_router
 from server.jobs.lifecycle import install_jobs
 from server.jobs.runner import JobRunner, running_jobs
+from server.live.registry import RoomRegistry, running_rooms
+from server.live.router import router as live_router
+from server.live.ws import router as signaling_router
 from server.metrics import install_metrics
 from server.org.communities import router as communities_router
 from server.org.people import router as people_router
@@ -42,6 +45,7 @@ def api_routers() -> list[APIRouter]:
         feeds_router,
         records_router,
         hooks_router,
+        live_router,
     ]
 
 
@@ -68,12 +72,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.jobs = JobRunner(settings, app.state.sessionmaker)
     install_jobs(app.state.jobs, settings.lifecycle_sweep_seconds)
     # Features with background work (jobs, media rooms) add async context managers here.
-    app.state.startup_hooks = [running_jobs]
+    app.state.rooms = RoomRegistry(settings, app.state.sessionmaker)
+    app.state.startup_hooks = [running_jobs, running_rooms]
 
     install_error_handlers(app)
     install_metrics(app)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(signaling_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

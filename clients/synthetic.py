@@ -1,0 +1,50 @@
+"""Synthetic media for headless classrooms: a moving test card and a tone, no camera needed."""
+
+from __future__ import annotations
+
+import fractions
+import math
+
+import numpy as np
+from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+from av import AudioFrame, VideoFrame
+
+WIDTH, HEIGHT = 320, 240
+
+
+class TestCardTrack(VideoStreamTrack):
+    """A bar that moves every frame, so a frozen picture is visible as one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    async def recv(self) -> VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        image = np.zeros((HEIGHT, WIDTH, 3), dtype=np.uint8)
+        image[:, :, 2] = 90
+        x = (self.count * 4) % WIDTH
+        image[:, x : x + 16, :] = 240
+        self.count += 1
+        frame = VideoFrame.from_ndarray(image, format="bgr24")
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+
+class ToneTrack(AudioStreamTrack):
+    """A quiet 440 Hz tone in 20 ms frames."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._samples = 0
+
+    async def recv(self) -> AudioFrame:
+        frame = await super().recv()  # paces to real time and gives pts
+        assert isinstance(frame, AudioFrame)
+        rate, n = frame.sample_rate, frame.samples
+        t = (np.arange(n) + self._samples) / rate
+        self._samples += n
+        tone = (np.sin(2 * math.pi * 440 * t) * 3000).astype(np.int16)
+        out = AudioFrame.from_ndarray(tone.reshape(1, -1), format="s16", layout="mono")
+        out.sample_rate, out.pts, out.time_base = rate, frame.pts, fractions.Fraction(1, rate)
+        return out

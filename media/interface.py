@@ -1,0 +1,49 @@
+"""The small media interface the rooms use; aiortc stays behind it (media/peer.py).
+
+A ``Connection`` is one client's peer connection. What the client sends becomes a ``Publication`` that
+any number of other connections can ``send``; what a connection receives is the publications it was
+given. Rooms decide who gets what; this layer only moves encoded media.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class IceServer:
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class Publication(Protocol):
+    kind: str  # "audio" | "video"
+    stream_id: str  # the publisher's MediaStream id as the clients see it
+
+    def set_muted(self, muted: bool) -> None: ...
+
+    @property
+    def muted(self) -> bool: ...
+
+    def stats(self) -> dict[str, int]: ...
+
+
+class Connection(Protocol):
+    async def accept_offer(self, sdp: str) -> str: ...
+
+    async def create_offer(self) -> str: ...
+
+    async def accept_answer(self, sdp: str) -> None: ...
+
+    def send(self, publication: Publication) -> None: ...
+
+    def stop_sending(self, publication: Publication) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+PublicationHandler = Callable[[Publication], Awaitable[None] | None]
+StateHandler = Callable[[str], Awaitable[None] | None]

@@ -1,0 +1,133 @@
+"""A client's peer connection on aiortc: what it publishes becomes a Fanout, what it receives is a
+SubscriberTrack per publication. Server-side renegotiation adds tracks (aiortc has no
+``negotiationneeded``: the room calls ``create_offer``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamTrack
+
+from media.aiortc_hooks import forward_without_decoding, on_keyframe_request, request_keyframe
+from media.forwarding import Fanout, SubscriberTrack
+from media.interface import IceServer
+
+log = logging.getLogger("haiqiao.media")
+CLOSE_TIMEOUT = 3.0  # pc.close() can hang; never let one client hold shutdown
+
+
+def rtc_configuration(ice_servers: list[IceServer]) -> RTCConfiguration:
+    # Always explicit: with none aiortc falls back to a public STUN server we must not depend on.
+    return RTCConfiguration(
+        iceServers=[RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in ice_servers],
+        bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+    )
+
+
+class AiortcConnection:
+    def __init__(
+        self,
+        ice_servers: list[IceServer],
+        on_publication: Callable[[Fanout], Awaitable[None] | None],
+        on_state: Callable[[str], Awaitable[None] | None],
+        *,
+        accept_media: bool = True,
+    ) -> None:
+        self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
+        self.accept_media = accept_media
+        self.id = uuid.uuid4().hex[:12]
+        self.publications: list[Fanout] = []
+        self._sending: dict[int, tuple[RTCRtpSender, SubscriberTrack]] = {}
+        self._on_publication = on_publication
+        self._on_state = on_state
+        self.pc.on("track", self._track)
+        self.pc.on("connectionstatechange", self._state)
+
+    def _track(self, track: MediaStreamTrack) -> None:
+        receiver = self._receiver_of(track)
+        if not self.accept_media or receiver is None:
+            return  # an observer's tracks are never read, so they are never forwarded
+        forward_without_decoding(receiver)
+        fanout = Fanout(track, track.kind, f"{self.id}-{track.kind}", lambda: request_keyframe(receiver))
+        self.publications.append(fanout)
+        result = self._on_publication(fanout)
+        if asyncio.iscoroutine(result):
+            asyncio.ensure_future(result)
+
+    def _receiver_of(self, track: MediaStreamTrack) -> RTCRtpReceiver | None:
+        for transceiver in self.pc.getTransceivers():
+            if transceiver.receiver.track is track:
+                return transceiver.receiver
+        return None
+
+    async def _state(self) -> None:
+        result = self._on_state(self.pc.connectionState)
+        if asyncio.iscoroutine(result):
+            await result
+
+    async def accept_offer(self, sdp: str) -> str:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        return self.pc.localDescription.sdp
+
+    async def create_offer(self) -> str:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        return self.pc.localDescription.sdp
+
+    async def accept_answer(self, sdp: str) -> None:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+
+    def send(self, publication: Any) -> None:
+        """Start forwarding a publication to this client (takes effect after renegotiation)."""
+        fanout: Fanout = publication
+        if id(fanout) in self._sending:
+            return
+        track = fanout.subscribe()
+        sender = self.pc.addTrack(track)
+        on_keyframe_request(sender, track.keyframe_requested)
+        self._sending[id(fanout)] = (sender, track)
+
+    def stop_sending(self, publication: Any) -> None:
+        self.stop_sending_id(id(publication))
+
+    def stop_sending_id(self, publication_id: int) -> None:
+        """Stop feeding that publication; its m-line stays and goes quiet (no renegotiation needed)."""
+        entry = self._sending.pop(publication_id, None)
+        if entry is not None:
+            _, track = entry
+            track.stop()
+
+    def sending_ids(self) -> list[int]:
+        return list(self._sending)
+
+    def sending_mids(self) -> dict[str, str]:
+        """Transceiver mid → the publication's stream id: how the client tells whose track is whose."""
+        by_sender = {id(sender): track._fanout.stream_id for sender, track in self._sending.values()}
+        return {
+            t.mid: by_sender[id(t.sender)]
+            for t in self.pc.getTransceivers()
+            if t.mid is not None and id(t.sender) in by_sender
+        }
+
+    async def close(self) -> None:
+        for fanout in self.publications:
+            await fanout.close()
+        for _, track in list(self._sending.values()):
+            track.stop()
+        self._sending.clear()
+        with contextlib.suppress(TimeoutError, Exception):
+            await asyncio.wait_for(self.pc.close(), CLOSE_TIMEOUT)

@@ -1,0 +1,82 @@
+"""Join tokens: short-lived, scoped to one session, one person, one role and one classroom."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from scheduling.enums import LiveRole
+from server.auth.security import decode_token, encode_token
+from server.settings import Settings
+
+JOIN_AUDIENCE = "haiqiao:join"
+
+
+@dataclass(frozen=True)
+class Grant:
+    session_id: int
+    person_id: int
+    role: LiveRole
+    classroom_id: int | None
+    name: str
+    school: str | None
+    school_id: int | None
+
+    @property
+    def seat_key(self) -> str:
+        """Who holds the seat: a classroom for classroom roles, the person otherwise."""
+        if self.role in (LiveRole.host, LiveRole.receiver) and self.classroom_id is not None:
+            return f"c{self.classroom_id}-{self.role.value}"
+        return f"p{self.person_id}-{self.role.value}"
+
+
+def issue(grant: Grant, settings: Settings, now: datetime | None = None) -> str:
+    claims = {
+        "sid": grant.session_id,
+        "sub": str(grant.person_id),
+        "role": grant.role.value,
+        "cid": grant.classroom_id,
+        "name": grant.name,
+        "school": grant.school,
+        "school_id": grant.school_id,
+    }
+    return encode_token(
+        claims,
+        secret=settings.secret_key,
+        now=now or datetime.now(UTC),
+        ttl=timedelta(seconds=settings.join_token_seconds),
+        audience=JOIN_AUDIENCE,
+    )
+
+
+def read(token: str, settings: Settings) -> Grant:
+    claims = decode_token(token, secret=settings.secret_key, audience=JOIN_AUDIENCE)
+    return Grant(
+        session_id=int(claims["sid"]),
+        person_id=int(claims["sub"]),
+        role=LiveRole(claims["role"]),
+        classroom_id=claims.get("cid"),
+        name=str(claims.get("name", "")),
+        school=claims.get("school"),
+        school_id=claims.get("school_id"),
+    )
+
+
+def ice_servers(settings: Settings, login: str, now: float | None = None) -> list[dict[str, object]]:
+    """STUN as configured, and TURN with coturn REST credentials (use-auth-secret): the username is
+    ``expiry:login`` and the credential base64(HMAC-SHA1(secret, username))."""
+    servers: list[dict[str, object]] = []
+    if settings.stun_urls:
+        servers.append({"urls": list(settings.stun_urls)})
+    if settings.turn_urls and settings.turn_secret:
+        expiry = int((now if now is not None else time.time()) + settings.turn_ttl_seconds)
+        username = f"{expiry}:{login}"
+        digest = hmac.new(settings.turn_secret.encode(), username.encode(), hashlib.sha1).digest()
+        servers.append(
+            {"urls": list(settings.turn_urls), "username": username, "credential": base64.b64encode(digest).decode()}
+        )
+    return servers

@@ -1,0 +1,79 @@
+"""Live tests run the real service under uvicorn on 127.0.0.1, with an open demo session."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import uvicorn
+
+from server.app import create_app
+from server.demo.loader import load_demo
+from server.settings import Settings
+
+PASSWORD = "demo-password-1"
+ROOM_GAOTING, ROOM_DAIXI, ROOM_CHANGTU = 1, 4, 7
+
+
+@dataclass
+class LiveServer:
+    url: str
+    settings: Settings
+    app: object
+
+    async def token(self, login: str) -> str:
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            resp = await client.post("/api/v1/auth/token", data={"username": login, "password": PASSWORD})
+            return str(resp.json()["access_token"])
+
+    async def create_session(self, **over: object) -> int:
+        """A sync class 高亭 → 岱西 + 长涂 starting now, so it is open at once."""
+        start = datetime.now(UTC) + timedelta(minutes=1)
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            headers = {"Authorization": f"Bearer {await self.token('scheduler')}"}
+            teacher = (await client.get("/api/v1/people", params={"school_id": 1}, headers=headers)).json()
+            host = next(p for p in teacher if p["login"] == "t-gaoting")
+            body = {
+                "kind": "sync_class",
+                "community_id": 1,
+                "title": "直播测试课",
+                "subject": "数学",
+                "host_classroom_id": ROOM_GAOTING,
+                "host_teacher_id": host["id"],
+                "receiver_classroom_ids": [ROOM_DAIXI, ROOM_CHANGTU],
+                "start": start.isoformat(),
+                "end": (start + timedelta(minutes=40)).isoformat(),
+            }
+            body.update(over)
+            resp = await client.post("/api/v1/sessions", json=body, headers=headers)
+            assert resp.status_code == 201, resp.text
+            assert resp.json()["status"] == "open"
+            return int(resp.json()["id"])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def live_server(database_url: str) -> AsyncIterator[LiveServer]:
+    settings = Settings(database_url=database_url, run_jobs=False, demo_password=PASSWORD, reconnect_grace_seconds=3)
+    await load_demo(settings, timetable=False)
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    for _ in range(250):
+        if server.started:
+            break
+        await asyncio.sleep(0.02)
+    yield LiveServer(f"http://127.0.0.1:{port}", settings, app)
+    server.should_exit = True
+    await asyncio.wait_for(task, 15)
