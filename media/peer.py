@@ -38,6 +38,18 @@ def rtc_configuration(ice_servers: list[IceServer]) -> RTCConfiguration:
     )
 
 
+def validate_sdp(sdp: str) -> None:
+    """aiortc accepts an offer with no media at all; we want media sections with ICE and DTLS."""
+    lines = sdp.replace("\r\n", "\n").split("\n")
+    if not lines or not lines[0].startswith("v=0"):
+        raise ValueError("not an SDP (no v=0)")
+    if not any(line.startswith("m=audio") or line.startswith("m=video") for line in lines):
+        raise ValueError("no audio or video section")
+    for needed in ("a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:"):
+        if not any(line.startswith(needed) for line in lines):
+            raise ValueError(f"missing {needed.rstrip(':')}")
+
+
 class AiortcConnection:
     def __init__(
         self,
@@ -80,6 +92,7 @@ class AiortcConnection:
             await result
 
     async def accept_offer(self, sdp: str) -> str:
+        validate_sdp(sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return self.pc.localDescription.sdp
@@ -89,6 +102,7 @@ class AiortcConnection:
         return self.pc.localDescription.sdp
 
     async def accept_answer(self, sdp: str) -> None:
+        validate_sdp(sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
 
     def send(self, publication: Any) -> None:

@@ -31,13 +31,13 @@ class LiveServer:
             resp = await client.post("/api/v1/auth/token", data={"username": login, "password": PASSWORD})
             return str(resp.json()["access_token"])
 
-    async def create_session(self, **over: object) -> int:
+    async def create_session(self, host_login: str = "t-gaoting", **over: object) -> int:
         """A sync class 高亭 → 岱西 + 长涂 starting now, so it is open at once."""
         start = datetime.now(UTC) + timedelta(minutes=1)
         async with httpx.AsyncClient(base_url=self.url) as client:
             headers = {"Authorization": f"Bearer {await self.token('scheduler')}"}
             teacher = (await client.get("/api/v1/people", params={"school_id": 1}, headers=headers)).json()
-            host = next(p for p in teacher if p["login"] == "t-gaoting")
+            host = next(p for p in teacher if p["login"] == host_login)
             body = {
                 "kind": "sync_class",
                 "community_id": 1,
