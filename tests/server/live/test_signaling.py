@@ -33,14 +33,14 @@ async def connect(joined: dict):
     return await websockets.connect(f"{joined['signaling_url']}?token={joined['token']}")
 
 
-async def next_of(ws, kind: str, timeout: float = 5.0) -> dict:
+async def next_of(ws, kind: str, within: float = 5.0) -> dict:
     async def wait() -> dict:
         while True:
             msg = json.loads(await ws.recv())
             if msg["type"] == kind:
                 return msg
 
-    return await asyncio.wait_for(wait(), timeout)
+    return await asyncio.wait_for(wait(), within)
 
 
 async def test_a_dropped_classroom_keeps_its_seat_and_others_see_reconnecting(live_server: LiveServer) -> None:
@@ -83,7 +83,7 @@ async def test_beyond_the_grace_period_the_seat_is_given_up(live_server: LiveSer
     first.transport.abort()
     deadline = asyncio.get_running_loop().time() + 8
     while asyncio.get_running_loop().time() < deadline:
-        seen = await next_of(host, "seats", timeout=8)
+        seen = await next_of(host, "seats", within=8)
         if not any(s["seat"] == seat for s in seen["seats"]):
             break
     else:
@@ -156,9 +156,13 @@ async def test_hostile_messages_get_errors_and_the_room_stays_up(live_server: Li
     assert (await next_of(ws, "error"))["code"] == "not_allowed"
     for _ in range(200):
         await ws.send(json.dumps({"type": "ping"}))
-    with pytest.raises(websockets.ConnectionClosed) as closed:
+
+    async def drain() -> None:
         while True:
             await asyncio.wait_for(ws.recv(), 5)
+
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await drain()
     assert closed.value.rcvd.code == 4008
     # The host is still seated and answered.
     await host.send(json.dumps({"type": "ping"}))
