@@ -29,11 +29,13 @@ run: venv
 	$(BIN)/haiqiao demo --if-empty
 	$(BIN)/haiqiao serve --host $(HOST) --port $(PORT)
 
-# Debian's Chromium drives the browser tests; Playwright's own browser download cannot work here.
+# Debian's Chromium drives the browser tests (Playwright's own browser download cannot work here);
+# the CJK fonts make the pages' Chinese legible in screenshots.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium >/dev/null 2>&1 && [ -d /usr/share/fonts/opentype/noto ]; } || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
 lint: dev-venv
 	$(BIN)/ruff check .

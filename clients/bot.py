@@ -174,14 +174,16 @@ class Bot:
             elif kind == "seats":
                 self.report.seats = msg["seats"]
             elif kind == "answer":
-                await self.pc.setRemoteDescription(RTCSessionDescription(sdp=msg["sdp"], type="answer"))
-            elif kind == "offer":
                 self.track_sources.update(msg.get("tracks", {}))
-                await self.pc.setRemoteDescription(RTCSessionDescription(sdp=msg["sdp"], type="offer"))
-                await self.pc.setLocalDescription(await self.pc.createAnswer())
+                await self.pc.setRemoteDescription(RTCSessionDescription(sdp=msg["sdp"], type="answer"))
                 for count in self.report.tracks:
                     count.source = self.track_sources.get(count.mid or "", count.source)
-                await self._send({"type": "answer", "sdp": self.pc.localDescription.sdp})
+            elif kind == "renegotiate":
+                for media_kind in ("audio", "video"):
+                    for _ in range(int(msg.get(media_kind, 0))):
+                        self.pc.addTransceiver(media_kind, direction="recvonly")
+                await self.pc.setLocalDescription(await self.pc.createOffer())
+                await self._send({"type": "offer", "sdp": self.pc.localDescription.sdp})
             elif kind == "error":
                 self.report.errors.append(f"{msg['code']}: {msg['message']}")
 

@@ -1,6 +1,7 @@
 """A client's peer connection on aiortc: what it publishes becomes a Fanout, what it receives is a
-SubscriberTrack per publication. Server-side renegotiation adds tracks (aiortc has no
-``negotiationneeded``: the room calls ``create_offer``)."""
+SubscriberTrack per publication. The client always offers; when the room adds tracks it asks the client
+for a new offer (aiortc has no ``negotiationneeded``, and Chromium refuses the header-extension ids
+aiortc would choose in an offer of its own)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,17 @@ def rtc_configuration(ice_servers: list[IceServer]) -> RTCConfiguration:
         iceServers=[RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in ice_servers],
         bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
     )
+
+
+# Header extensions we decline: aiortc 1.16 fails to parse Chromium's ssrc-audio-level element and the
+# whole DTLS transport stops; not offering it back in the answer keeps Chromium from sending it.
+DECLINED_EXTENSIONS = ("urn:ietf:params:rtp-hdrext:ssrc-audio-level",)
+
+
+def decline_extensions(sdp: str) -> str:
+    lines = sdp.split("\r\n") if "\r\n" in sdp else sdp.split("\n")
+    kept = [line for line in lines if not (line.startswith("a=extmap:") and line.endswith(DECLINED_EXTENSIONS))]
+    return "\r\n".join(kept)
 
 
 def validate_sdp(sdp: str) -> None:
@@ -93,17 +105,10 @@ class AiortcConnection:
 
     async def accept_offer(self, sdp: str) -> str:
         validate_sdp(sdp)
+        sdp = decline_extensions(sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return self.pc.localDescription.sdp
-
-    async def create_offer(self) -> str:
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        return self.pc.localDescription.sdp
-
-    async def accept_answer(self, sdp: str) -> None:
-        validate_sdp(sdp)
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
 
     def send(self, publication: Any) -> None:
         """Start forwarding a publication to this client (takes effect after renegotiation)."""
@@ -124,6 +129,14 @@ class AiortcConnection:
         if entry is not None:
             _, track = entry
             track.stop()
+
+    def unplaced_kinds(self) -> dict[str, int]:
+        """Tracks waiting for an m-line of their own: the client must offer that many more."""
+        out: dict[str, int] = {}
+        for t in self.pc.getTransceivers():
+            if t.mid is None:
+                out[t.kind] = out.get(t.kind, 0) + 1
+        return out
 
     def sending_ids(self) -> list[int]:
         return list(self._sending)

@@ -28,6 +28,7 @@ from server.schedule.feeds_api import router as feeds_router
 from server.schedule.series_api import router as series_router
 from server.schedule.sessions_api import router as sessions_router
 from server.settings import Settings
+from server.web import install_pages
 
 API_PREFIX = "/api/v1"
 
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(signaling_router)
+    install_pages(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

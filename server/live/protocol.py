@@ -28,11 +28,6 @@ class Offer(Msg):
     sdp: str = Field(min_length=10, max_length=MAX_SDP)
 
 
-class Answer(Msg):
-    type: Literal["answer"]
-    sdp: str = Field(min_length=10, max_length=MAX_SDP)
-
-
 class Ping(Msg):
     type: Literal["ping"]
 
@@ -67,9 +62,7 @@ class FloorRequest(Msg):
     seat: str | None = Field(default=None, max_length=64)
 
 
-ClientMessage = Annotated[
-    Offer | Answer | Ping | Leave | Hand | Chat | MuteRequest | FloorRequest, Field(discriminator="type")
-]
+ClientMessage = Annotated[Offer | Ping | Leave | Hand | Chat | MuteRequest | FloorRequest, Field(discriminator="type")]
 client_message = TypeAdapter(ClientMessage)
 
 
@@ -107,13 +100,19 @@ class Welcome(Msg):
 class ServerAnswer(Msg):
     type: Literal["answer"] = "answer"
     sdp: str
-
-
-class ServerOffer(Msg):
-    type: Literal["offer"] = "offer"
-    sdp: str
     # transceiver mid → the seat whose audio/video it carries
     tracks: dict[str, str]
+
+
+class Renegotiate(Msg):
+    """The server has more to send: add this many receive-only transceivers and offer again.
+
+    The client is always the offerer, so header-extension ids and m-line order stay the client's.
+    """
+
+    type: Literal["renegotiate"] = "renegotiate"
+    audio: int
+    video: int
 
 
 class Seats(Msg):

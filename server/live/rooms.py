@@ -24,7 +24,7 @@ from media.peer import AiortcConnection
 from scheduling.enums import AttendanceEventKind, LiveRole, SessionKind
 from scheduling.session_states import Presence
 from server.live.grants import Grant
-from server.live.protocol import Bye, SeatInfo, Seats, SeatState, ServerOffer
+from server.live.protocol import Bye, Renegotiate, SeatInfo, Seats, SeatState
 
 log = logging.getLogger("haiqiao.live")
 NEGOTIATION_TIMEOUT = 10.0
@@ -50,7 +50,7 @@ class Seat:
     hand: bool = False
     grace: asyncio.Task[None] | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    pending_answer: asyncio.Future[str] | None = None
+    pending_offer: asyncio.Future[None] | None = None
     dirty: bool = False
 
     @property
@@ -267,17 +267,16 @@ class Room:
                     return
 
     async def _renegotiate(self, seat: Seat, conn: AiortcConnection) -> None:
-        sdp = await conn.create_offer()
-        loop = asyncio.get_running_loop()
-        seat.pending_answer = loop.create_future()
-        seat.send(ServerOffer(sdp=sdp, tracks=conn.sending_mids()))
+        """Ask the client for a new offer with room for the tracks just added, and wait for it."""
+        unplaced = conn.unplaced_kinds()
+        seat.pending_offer = asyncio.get_running_loop().create_future()
+        seat.send(Renegotiate(audio=unplaced.get("audio", 0), video=unplaced.get("video", 0)))
         try:
-            answer = await asyncio.wait_for(seat.pending_answer, NEGOTIATION_TIMEOUT)
-            await conn.accept_answer(answer)
+            await asyncio.wait_for(seat.pending_offer, NEGOTIATION_TIMEOUT)
         except (TimeoutError, asyncio.CancelledError):
-            log.warning("session %s: seat %s did not answer a renegotiation", self.session_id, seat.public_id)
+            log.warning("session %s: seat %s did not renegotiate", self.session_id, seat.public_id)
         finally:
-            seat.pending_answer = None
+            seat.pending_offer = None
 
     async def close(self) -> None:
         for seat in list(self.seats.values()):

@@ -20,7 +20,6 @@ from scheduling.errors import Unauthenticated
 from server.live import grants
 from server.live.join import JOINABLE
 from server.live.protocol import (
-    Answer,
     Bye,
     Chat,
     ChatOut,
@@ -66,7 +65,6 @@ class Connection:
         self.leaving = False
         self.handlers: dict[type[BaseModel], Callable[[BaseModel], Awaitable[None]]] = {
             Offer: self.on_offer,  # type: ignore[dict-item]
-            Answer: self.on_answer,  # type: ignore[dict-item]
             Ping: self.on_ping,
             Leave: self.on_leave,
             Hand: self.on_hand,  # type: ignore[dict-item]
@@ -92,15 +90,12 @@ class Connection:
             await conn.close()
             self.seat.conn = None
             return
-        self.seat.send(ServerAnswer(sdp=answer))
-        asyncio.ensure_future(self.room.sync(self.seat))
-
-    async def on_answer(self, msg: Answer) -> None:
-        pending = self.seat.pending_answer
-        if pending is None or pending.done():
-            self.error(ErrorCode.bad_message, "没有待应答的 offer / no offer is waiting for an answer")
-            return
-        pending.set_result(msg.sdp)
+        self.seat.send(ServerAnswer(sdp=answer, tracks=conn.sending_mids()))
+        pending = self.seat.pending_offer
+        if pending is not None and not pending.done():
+            pending.set_result(None)
+        else:
+            asyncio.ensure_future(self.room.sync(self.seat))
 
     async def on_ping(self, _msg: BaseModel) -> None:
         self.seat.send(Pong())
@@ -204,7 +199,7 @@ def _unknown_type(raw: str) -> bool:
         data = json.loads(raw)
     except ValueError:
         return False
-    known = {"offer", "answer", "ping", "leave", "hand", "chat", "mute", "floor"}
+    known = {"offer", "ping", "leave", "hand", "chat", "mute", "floor"}
     return isinstance(data, dict) and data.get("type") not in known
 
 

@@ -1,0 +1,70 @@
+"""Headless Chromium joins through the server: host and receiving classroom see each other's video."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, async_playwright
+
+from tests.server.live.conftest import ROOM_DAIXI, LiveServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.media]
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+
+
+async def open_classroom(browser, server: LiveServer, login: str, query: str) -> Page:
+    context = await browser.new_context()
+    token = await server.token(login)
+    await context.add_init_script(f"sessionStorage.setItem('haiqiaoToken', {token!r});")
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.errors = errors  # type: ignore[attr-defined]
+    await page.goto(f"{server.url}/classroom?{query}")
+    return page
+
+
+async def decoded(page: Page) -> list[int]:
+    stats = await page.evaluate("window.haiqiao.videoStats()")
+    return [s["framesDecoded"] for s in stats]
+
+
+async def wait_for_video(page: Page, within: float = 15.0) -> list[int]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while loop.time() < deadline:
+        frames = await decoded(page)
+        if frames and min(frames) > 0:
+            return frames
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"no video decoded: {await decoded(page)}")
+
+
+async def test_two_browsers_hold_a_class_through_the_server(live_server: LiveServer) -> None:
+    session_id = await live_server.create_session(receiver_classroom_ids=[ROOM_DAIXI])
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            host = await open_classroom(browser, live_server, "t-gaoting", f"session={session_id}&role=host")
+            receiver = await open_classroom(
+                browser, live_server, "dev-daixi-1", f"session={session_id}&role=receiver&classroom={ROOM_DAIXI}"
+            )
+            first_host = await wait_for_video(host)
+            first_receiver = await wait_for_video(receiver)
+            await asyncio.sleep(2)
+            later_host, later_receiver = await decoded(host), await decoded(receiver)
+            # Frames keep advancing in both directions: the pictures move, they are not frozen.
+            assert min(later_host) > min(first_host) + 10
+            assert min(later_receiver) > min(first_receiver) + 10
+            assert await host.inner_text("#state") == "已连接"
+            await host.screenshot(path=str(ARTIFACTS / "classroom-host.png"))
+            await receiver.screenshot(path=str(ARTIFACTS / "classroom-receiver.png"))
+            assert host.errors == []  # type: ignore[attr-defined]
+            assert receiver.errors == []  # type: ignore[attr-defined]
+        finally:
+            await browser.close()
