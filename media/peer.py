@@ -26,6 +26,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from media.aiortc_hooks import forward_without_decoding, on_keyframe_request, request_keyframe
 from media.forwarding import Fanout, SubscriberTrack
 from media.interface import IceServer
+from media.transcoding import TranscodedPublication
 
 log = logging.getLogger("haiqiao.media")
 CLOSE_TIMEOUT = 3.0  # pc.close() can hang; never let one client hold shutdown
@@ -70,12 +71,14 @@ class AiortcConnection:
         on_state: Callable[[str], Awaitable[None] | None],
         *,
         accept_media: bool = True,
+        transcode: bool = False,
     ) -> None:
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
         self.accept_media = accept_media
+        self.transcode = transcode
         self.id = uuid.uuid4().hex[:12]
-        self.publications: list[Fanout] = []
-        self._sending: dict[int, tuple[RTCRtpSender, SubscriberTrack]] = {}
+        self.publications: list[Any] = []
+        self._sending: dict[int, tuple[RTCRtpSender, MediaStreamTrack, Any]] = {}
         self._on_publication = on_publication
         self._on_state = on_state
         self.pc.on("track", self._track)
@@ -85,10 +88,14 @@ class AiortcConnection:
         receiver = self._receiver_of(track)
         if not self.accept_media or receiver is None:
             return  # an observer's tracks are never read, so they are never forwarded
-        forward_without_decoding(receiver)
-        fanout = Fanout(track, track.kind, f"{self.id}-{track.kind}", lambda: request_keyframe(receiver))
-        self.publications.append(fanout)
-        result = self._on_publication(fanout)
+        publication: Any
+        if self.transcode:
+            publication = TranscodedPublication(track, track.kind, f"{self.id}-{track.kind}")
+        else:
+            forward_without_decoding(receiver)
+            publication = Fanout(track, track.kind, f"{self.id}-{track.kind}", lambda: request_keyframe(receiver))
+        self.publications.append(publication)
+        result = self._on_publication(publication)
         if asyncio.iscoroutine(result):
             asyncio.ensure_future(result)
 
@@ -112,13 +119,13 @@ class AiortcConnection:
 
     def send(self, publication: Any) -> None:
         """Start forwarding a publication to this client (takes effect after renegotiation)."""
-        fanout: Fanout = publication
-        if id(fanout) in self._sending:
+        if id(publication) in self._sending:
             return
-        track = fanout.subscribe()
+        track = publication.subscribe()
         sender = self.pc.addTrack(track)
-        on_keyframe_request(sender, track.keyframe_requested)
-        self._sending[id(fanout)] = (sender, track)
+        if isinstance(track, SubscriberTrack):
+            on_keyframe_request(sender, track.keyframe_requested)
+        self._sending[id(publication)] = (sender, track, publication)
 
     def stop_sending(self, publication: Any) -> None:
         self.stop_sending_id(id(publication))
@@ -127,8 +134,9 @@ class AiortcConnection:
         """Stop feeding that publication; its m-line stays and goes quiet (no renegotiation needed)."""
         entry = self._sending.pop(publication_id, None)
         if entry is not None:
-            _, track = entry
+            _, track, publication = entry
             track.stop()
+            publication.unsubscribe(track)
 
     def unplaced_kinds(self) -> dict[str, int]:
         """Tracks waiting for an m-line of their own: the client must offer that many more."""
@@ -143,7 +151,7 @@ class AiortcConnection:
 
     def sending_mids(self) -> dict[str, str]:
         """Transceiver mid → the publication's stream id: how the client tells whose track is whose."""
-        by_sender = {id(sender): track._fanout.stream_id for sender, track in self._sending.values()}
+        by_sender = {id(sender): pub.stream_id for sender, _, pub in self._sending.values()}
         return {
             t.mid: by_sender[id(t.sender)]
             for t in self.pc.getTransceivers()
@@ -153,7 +161,7 @@ class AiortcConnection:
     async def close(self) -> None:
         for fanout in self.publications:
             await fanout.close()
-        for _, track in list(self._sending.values()):
+        for _, track, _pub in list(self._sending.values()):
             track.stop()
         self._sending.clear()
         with contextlib.suppress(TimeoutError, Exception):

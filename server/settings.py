@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -37,6 +38,8 @@ class Settings(BaseSettings):
     # How often the persisted lifecycle job looks for sessions whose time has come.
     lifecycle_sweep_seconds: float = Field(default=15, gt=0)
     reconnect_grace_seconds: int = Field(default=30, ge=0)
+    # "forward" relays encoded media; "transcode" is aiortc's stock decode/re-encode, the benchmark baseline.
+    media_path: Literal["forward", "transcode"] = "forward"
     # TURN with time-limited REST credentials (coturn's use-auth-secret); empty means no TURN.
     turn_urls: list[str] = Field(default_factory=list)
     turn_secret: str = ""

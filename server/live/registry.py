@@ -35,7 +35,13 @@ class RoomRegistry:
         room = self.rooms.get(session.id)
         if room is None:
             room = self.rooms[session.id] = Room(
-                session.id, session.title, session.kind, self.events, [], self.settings.reconnect_grace_seconds
+                session.id,
+                session.title,
+                session.kind,
+                self.events,
+                [],
+                self.settings.reconnect_grace_seconds,
+                transcode=self.settings.media_path == "transcode",
             )
         return room
 

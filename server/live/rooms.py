@@ -52,6 +52,8 @@ class Seat:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     pending_offer: asyncio.Future[None] | None = None
     dirty: bool = False
+    # Set once the client's first offer is answered: before that the server must not ask for another.
+    ready: bool = False
 
     @property
     def role(self) -> LiveRole:
@@ -72,7 +74,9 @@ class Room:
         events: LiveEvents,
         ice_servers: list[IceServer],
         grace_seconds: float,
+        transcode: bool = False,
     ) -> None:
+        self.transcode = transcode
         self.session_id = session_id
         self.title = title
         self.kind = kind
@@ -153,7 +157,7 @@ class Room:
             seat.send(Bye(reason="replaced"))
             seat.outbox.put_nowait(None)
             old = seat.conn
-            seat.outbox, seat.connection_id, seat.conn = outbox, connection_id, None
+            seat.outbox, seat.connection_id, seat.conn, seat.ready = outbox, connection_id, None, False
             seat.state = SeatState.connected
             await self.events.attendance(grant, AttendanceEventKind.reconnect, connection_id, now)
             if old is not None:
@@ -224,6 +228,7 @@ class Room:
                 on_publication=partial(self._published, seat),
                 on_state=partial(self._conn_state, seat, seat.connection_id),
                 accept_media=seat.role is not LiveRole.observer,
+                transcode=self.transcode,
             )
         return seat.conn
 
@@ -245,7 +250,7 @@ class Room:
         """Bring what ``seat`` receives in line with what it should; renegotiate when tracks were added."""
         if seat.conn is None or seat.conn.pc.signalingState == "closed":
             return
-        if seat.lock.locked():
+        if not seat.ready or seat.lock.locked():
             seat.dirty = True
             return
         async with seat.lock:

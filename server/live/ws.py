@@ -93,8 +93,9 @@ class Connection:
         self.seat.send(ServerAnswer(sdp=answer, tracks=conn.sending_mids()))
         pending = self.seat.pending_offer
         if pending is not None and not pending.done():
-            pending.set_result(None)
+            pending.set_result(None)  # the renegotiation the room asked for
         else:
+            self.seat.ready = True
             asyncio.ensure_future(self.room.sync(self.seat))
 
     async def on_ping(self, _msg: BaseModel) -> None:

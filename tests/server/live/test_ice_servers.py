@@ -15,8 +15,12 @@ def test_no_ice_servers_unless_configured() -> None:
 
 
 def test_turn_credentials_are_time_limited_and_verifiable_by_coturn() -> None:
-    settings = Settings(turn_urls=["turn:turn.example:3478"], turn_secret="s3cret", turn_ttl_seconds=600,
-                        stun_urls=["stun:turn.example:3478"])
+    settings = Settings(
+        turn_urls=["turn:turn.example:3478"],
+        turn_secret="s3cret",
+        turn_ttl_seconds=600,
+        stun_urls=["stun:turn.example:3478"],
+    )
     stun, turn = ice_servers(settings, "t-qushan", now=1_000_000)
     assert stun == {"urls": ["stun:turn.example:3478"]}
     assert turn["username"] == "1000600:t-qushan"
