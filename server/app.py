@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from server.attendance.router import router as attendance_router
 from server.auth.router import router as auth_router
 from server.db.engine import make_engine, make_sessionmaker
 from server.errors import error_body, install_error_handlers
@@ -47,6 +48,7 @@ def api_routers() -> list[APIRouter]:
         records_router,
         hooks_router,
         live_router,
+        attendance_router,
     ]
 
 

@@ -1,0 +1,169 @@
+"""The bureau's quota report: JSON, CSV (Excel-friendly, with BOM) and an xlsx workbook that can be sent
+upward as is — a summary sheet plus one sheet per community with every session and its verdict."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from typing import Any
+
+from fastapi import Response
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from scheduling.enums import SESSION_KIND_LABELS_ZH, SessionKind
+from scheduling.quotas import Pace, RuleTally
+from server.attendance.service import CommunityQuota
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PACE_ZH = {Pace.met: "已完成", Pace.on_track: "进度正常", Pace.at_risk: "有风险", Pace.behind: "落后"}
+SUMMARY_HEADERS = [
+    "教共体",
+    "考核项目",
+    "要求",
+    "已开课",
+    "待开课",
+    "未开课",
+    "已取消",
+    "涉及学科",
+    "按进度应完成",
+    "进度",
+]
+SESSION_HEADERS = ["日期", "课型", "课题", "学科", "状态", "是否计为已开课", "依据"]
+
+
+def summary_rows(data: list[CommunityQuota]) -> list[list[Any]]:
+    rows = []
+    for q in data:
+        for t in q.tallies:
+            rows.append(
+                [
+                    q.community.name,
+                    t.rule.name,
+                    t.required,
+                    t.held,
+                    t.scheduled,
+                    t.missed,
+                    t.cancelled,
+                    "、".join(t.subjects),
+                    t.expected_by_today,
+                    PACE_ZH[t.pace],
+                ]
+            )
+    return rows
+
+
+def _tally_json(t: RuleTally) -> dict[str, Any]:
+    return {
+        "rule": t.rule.name,
+        "required": t.required,
+        "held": t.held,
+        "scheduled": t.scheduled,
+        "missed": t.missed,
+        "cancelled": t.cancelled,
+        "cancelled_by_reason": t.cancelled_by_reason,
+        "subjects": list(t.subjects),
+        "expected_by_today": t.expected_by_today,
+        "pace": t.pace.value,
+    }
+
+
+def session_rows(q: CommunityQuota, titles: dict[int, str]) -> list[list[Any]]:
+    rows = []
+    for f in sorted(q.facts, key=lambda f: (f.day, f.session_id)):
+        v = q.verdicts.get(f.session_id)
+        counted = "是" if f.held else ("否" if f.held is False else "待定")
+        reason = v.reason_zh if v else (f.cancel_reason or "")
+        rows.append(
+            [
+                f.day.isoformat(),
+                SESSION_KIND_LABELS_ZH[SessionKind(f.kind)],
+                titles.get(f.session_id, ""),
+                f.subject,
+                f.status.value,
+                counted,
+                reason,
+            ]
+        )
+    return rows
+
+
+def render(data: list[CommunityQuota], year: int, fmt: str, rooms: dict[Any, str]) -> Response:
+    del rooms
+    if fmt == "json":
+        body = [
+            {
+                "community_id": q.community.id,
+                "community": q.community.name,
+                "year": year,
+                "rules": [_tally_json(t) for t in q.tallies],
+            }
+            for q in data
+        ]
+        return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(SUMMARY_HEADERS)
+        writer.writerows(summary_rows(data))
+        return Response(
+            "\ufeff" + buf.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="quotas-{year}.csv"'},
+        )
+    return Response(
+        workbook(data, year),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="quotas-{year}.xlsx"'},
+    )
+
+
+def _style_header(ws: Any, row: int, width: int) -> None:
+    for col in range(1, width + 1):
+        cell = ws.cell(row=row, column=col)
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="2F6FB0")
+        cell.alignment = Alignment(horizontal="center")
+
+
+def _widths(ws: Any, widths: list[int]) -> None:
+    for i, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+
+
+def workbook(data: list[CommunityQuota], year: int) -> bytes:
+    wb = Workbook()
+    summary = wb.active
+    summary.title = "汇总"
+    summary.append([f"{year}年度 城乡教育共同体 同步课堂与网络教研 完成情况"])
+    summary["A1"].font = Font(bold=True, size=14)
+    summary.append(SUMMARY_HEADERS)
+    _style_header(summary, 2, len(SUMMARY_HEADERS))
+    for row in summary_rows(data):
+        summary.append(row)
+    _widths(summary, [28, 30, 8, 8, 8, 8, 8, 18, 14, 10])
+    for q in data:
+        ws = wb.create_sheet(_sheet_name(q.community.name))
+        ws.append([q.community.name, f"{year}年度"])
+        ws["A1"].font = Font(bold=True, size=13)
+        ws.append(SUMMARY_HEADERS[1:])
+        _style_header(ws, 2, len(SUMMARY_HEADERS) - 1)
+        for row in summary_rows([q]):
+            ws.append(row[1:])
+        ws.append([])
+        ws.append(SESSION_HEADERS)
+        _style_header(ws, ws.max_row, len(SESSION_HEADERS))
+        for row in session_rows(q, q.titles):
+            ws.append(row)
+        _widths(ws, [12, 10, 28, 8, 10, 14, 60])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _sheet_name(name: str) -> str:
+    # Excel: at most 31 characters, none of []:*?/\
+    return re.sub(r"[\[\]:*?/\\]", "-", name)[:31]

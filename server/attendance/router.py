@@ -1,0 +1,234 @@
+"""Attendance of a session, verdict corrections, annual quotas and the bureau's reports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlmodel import col, select
+
+from scheduling.enums import LiveRole, Role, SessionStatus
+from scheduling.errors import Conflict
+from server.attendance import reports
+from server.attendance.service import community_quota, session_attendance
+from server.db.repo import get_or_404
+from server.deps import DbSession, SettingsDep, require_roles
+from server.models import Classroom, Community, HeadCount, HeldCorrection, Person, Session
+from server.timefmt import SHANGHAI, LocalDateTime
+
+router = APIRouter(tags=["attendance"])
+Reader = Annotated[Person, Depends(require_roles(Role.scheduler, Role.researcher, Role.teacher))]
+Scheduler = Annotated[Person, Depends(require_roles(Role.scheduler))]
+
+
+class IntervalOut(BaseModel):
+    start: LocalDateTime
+    end: LocalDateTime
+
+
+class SeatOut(BaseModel):
+    kind: str
+    id: int | None
+    name: str
+    role: LiveRole
+    intervals: list[IntervalOut]
+    minutes: float
+
+
+class VerdictOut(BaseModel):
+    held: bool
+    reason: str
+    reason_en: str
+    together_minutes: float
+    scheduled_minutes: float
+    ratio: float
+    min_ratio: float
+    corrected: bool
+    computed_held: bool | None
+
+
+class CorrectionOut(BaseModel):
+    held: bool
+    held_before: bool
+    reason: str
+    corrected_by: int
+    corrected_at: LocalDateTime
+
+
+class AttendanceOut(BaseModel):
+    session_id: int
+    status: SessionStatus
+    seats: list[SeatOut]
+    headcounts: dict[int, int]
+    verdict: VerdictOut | None
+    corrections: list[CorrectionOut]
+
+
+def verdict_out(v: Any) -> VerdictOut:
+    return VerdictOut(
+        held=v.held,
+        reason=v.reason_zh,
+        reason_en=v.reason_en,
+        together_minutes=round(v.together_seconds / 60, 1),
+        scheduled_minutes=round(v.scheduled_seconds / 60, 1),
+        ratio=round(v.ratio, 3),
+        min_ratio=v.min_ratio,
+        corrected=v.corrected,
+        computed_held=v.computed_held,
+    )
+
+
+@router.get("/sessions/{session_id}/attendance", response_model=AttendanceOut, summary="考勤与是否计为已开课")
+async def attendance(session_id: int, db: DbSession, _: Reader, settings: SettingsDep) -> AttendanceOut:
+    session = await get_or_404(db, Session, session_id, "session")
+    result = await session_attendance(db, session, settings)
+    rooms = {c.id: c.name for c in (await db.exec(select(Classroom))).all()}
+    people = {p.id: p.name for p in (await db.exec(select(Person))).all()}
+    seats = [
+        SeatOut(
+            kind=s.kind,
+            id=s.ident,
+            role=s.role,
+            name=(rooms if s.kind == "classroom" else people).get(s.ident or 0, str(s.ident)),
+            intervals=[IntervalOut(start=i.start, end=i.end) for i in s.intervals],
+            minutes=round(s.seconds / 60, 1),
+        )
+        for s in result.seats
+    ]
+    counts = (await db.exec(select(HeadCount).where(HeadCount.session_id == session_id))).all()
+    return AttendanceOut(
+        session_id=session_id,
+        status=session.status,
+        seats=seats,
+        headcounts={h.classroom_id: h.count for h in counts},
+        verdict=None if result.verdict is None else verdict_out(result.verdict),
+        corrections=[CorrectionOut.model_validate(c, from_attributes=True) for c in result.corrections],
+    )
+
+
+class CorrectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    held: bool
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
+
+
+@router.post("/sessions/{session_id}/verdict", response_model=AttendanceOut, summary="更正是否计为已开课 (留痕)")
+async def correct_verdict(
+    session_id: int, body: CorrectionIn, db: DbSession, caller: Scheduler, settings: SettingsDep
+) -> AttendanceOut:
+    session = await get_or_404(db, Session, session_id, "session")
+    if session.status not in (SessionStatus.ended, SessionStatus.missed):
+        raise Conflict(
+            "只能更正已结束的课 / only ended or missed sessions can be corrected",
+            code="session_not_final",
+            details={"status": session.status.value},
+        )
+    current = await session_attendance(db, session, settings)
+    assert current.verdict is not None
+    assert caller.id is not None
+    db.add(
+        HeldCorrection(
+            session_id=session_id,
+            held=body.held,
+            held_before=current.verdict.held,
+            reason=body.reason,
+            corrected_by=caller.id,
+        )
+    )
+    await db.flush()
+    return await attendance(session_id, db, caller, settings)
+
+
+class TallyOut(BaseModel):
+    rule: str
+    kinds: list[str]
+    unit: str
+    required: int
+    held: int
+    scheduled: int
+    missed: int
+    cancelled: int
+    cancelled_by_reason: dict[str, int]
+    subjects: list[str]
+    min_subjects: int | None
+    expected_by_today: float
+    pace: str
+
+
+class QuotaOut(BaseModel):
+    community_id: int
+    community: str
+    year: int
+    rules: list[TallyOut]
+
+
+def tally_out(t: Any) -> TallyOut:
+    return TallyOut(
+        rule=t.rule.name,
+        kinds=sorted(k.value for k in t.rule.kinds),
+        unit=t.rule.unit,
+        required=t.required,
+        held=t.held,
+        scheduled=t.scheduled,
+        missed=t.missed,
+        cancelled=t.cancelled,
+        cancelled_by_reason=t.cancelled_by_reason,
+        subjects=list(t.subjects),
+        min_subjects=t.rule.min_subjects,
+        expected_by_today=t.expected_by_today,
+        pace=t.pace.value,
+    )
+
+
+async def _communities(db: DbSession, community_id: int | None) -> list[Community]:
+    if community_id is not None:
+        return [await get_or_404(db, Community, community_id, "community")]
+    return list((await db.exec(select(Community).order_by(col(Community.id)))).all())
+
+
+def _year(year: int | None) -> int:
+    return year or datetime.now(SHANGHAI).year
+
+
+@router.get("/quotas", response_model=list[QuotaOut], summary="年度任务完成情况与进度")
+async def quotas(
+    db: DbSession,
+    _: Reader,
+    settings: SettingsDep,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    community_id: int | None = None,
+) -> list[QuotaOut]:
+    year, today = _year(year), datetime.now(SHANGHAI).date()
+    out = []
+    for community in await _communities(db, community_id):
+        q = await community_quota(db, community, year, today, settings)
+        assert community.id is not None
+        out.append(
+            QuotaOut(
+                community_id=community.id, community=community.name, year=year, rules=[tally_out(t) for t in q.tallies]
+            )
+        )
+    return out
+
+
+@router.get(
+    "/reports/quotas",
+    summary="年度任务报表 (json / csv / xlsx)",
+    responses={200: {"content": {"text/csv": {}, reports.XLSX: {}}}},
+)
+async def quota_report(
+    db: DbSession,
+    _: Reader,
+    settings: SettingsDep,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
+) -> Response:
+    year, today = _year(year), datetime.now(SHANGHAI).date()
+    data = [await community_quota(db, c, year, today, settings) for c in await _communities(db, None)]
+    rooms = {c.id: c.name for c in (await db.exec(select(Classroom))).all()}
+    return reports.render(data, year, format, rooms)
+
+
+__all__ = ["Field", "router"]

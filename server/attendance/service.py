@@ -1,0 +1,202 @@
+"""Attendance and held verdicts from the event log; annual quota tallies per community."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from scheduling.attendance import Event, SeatAttendance, by_seat
+from scheduling.enums import SessionKind, SessionStatus
+from scheduling.held import DEFAULT_MIN_RATIO, Correction, Verdict, verdict
+from scheduling.quotas import Membership, QuotaRule, RuleTally, SessionFact, tally
+from scheduling.school_calendar import CalendarData, day_info
+from server.models import (
+    AttendanceEvent,
+    Classroom,
+    Community,
+    CommunityMember,
+    HeldCorrection,
+    Person,
+    Session,
+)
+from server.schedule import planning
+from server.settings import Settings
+from server.timefmt import SHANGHAI
+
+UNDECIDED = (SessionStatus.scheduled, SessionStatus.open, SessionStatus.live)
+
+
+@dataclass
+class SessionAttendance:
+    session: Session
+    seats: list[SeatAttendance]
+    verdict: Verdict | None  # None while the session has not ended
+    corrections: list[HeldCorrection]
+
+
+def min_ratio_of(community: Community, session: Session) -> float:
+    rule = community.held_rules.get(session.kind.value) or {}
+    return float(rule.get("min_ratio", DEFAULT_MIN_RATIO))
+
+
+async def events_by_session(db: AsyncSession, session_ids: Sequence[int]) -> dict[int, list[Event]]:
+    out: dict[int, list[Event]] = defaultdict(list)
+    if not session_ids:
+        return out
+    rooms = {c.id: c.school_id for c in (await db.exec(select(Classroom))).all()}
+    schools = {p.id: p.school_id for p in (await db.exec(select(Person))).all()}
+    for start in range(0, len(session_ids), 500):
+        chunk = list(session_ids[start : start + 500])
+        stmt = select(AttendanceEvent).where(col(AttendanceEvent.session_id).in_(chunk))
+        for e in (await db.exec(stmt)).all():
+            school = rooms.get(e.classroom_id) if e.classroom_id else schools.get(e.person_id)
+            out[e.session_id].append(
+                Event(
+                    at=e.at,
+                    kind=e.kind,
+                    role=e.role,
+                    connection_id=e.connection_id,
+                    person_id=e.person_id,
+                    classroom_id=e.classroom_id,
+                    school_id=school,
+                )
+            )
+    return out
+
+
+async def corrections_by_session(db: AsyncSession, session_ids: Sequence[int]) -> dict[int, list[HeldCorrection]]:
+    out: dict[int, list[HeldCorrection]] = defaultdict(list)
+    if session_ids:
+        stmt = (
+            select(HeldCorrection)
+            .where(col(HeldCorrection.session_id).in_(list(session_ids)))
+            .order_by(col(HeldCorrection.id))
+        )
+        for c in (await db.exec(stmt)).all():
+            out[c.session_id].append(c)
+    return out
+
+
+def judge(
+    session: Session,
+    community: Community,
+    events: list[Event],
+    corrections: list[HeldCorrection],
+    settings: Settings,
+    now: datetime,
+) -> tuple[list[SeatAttendance], Verdict | None]:
+    grace = timedelta(seconds=settings.reconnect_grace_seconds)
+    until = min(now, session.end + timedelta(minutes=settings.overrun_minutes))
+    seats = by_seat(events, grace=grace, until=until)
+    if session.status in UNDECIDED or session.status is SessionStatus.cancelled:
+        return seats, None
+    last = corrections[-1] if corrections else None
+    correction = Correction(last.held, last.reason) if last else None
+    return seats, verdict(
+        session.kind,
+        session.start,
+        session.end,
+        seats,
+        min_ratio=min_ratio_of(community, session),
+        correction=correction,
+    )
+
+
+async def session_attendance(db: AsyncSession, session: Session, settings: Settings) -> SessionAttendance:
+    assert session.id is not None
+    community = await db.get(Community, session.community_id)
+    assert community is not None
+    events = (await events_by_session(db, [session.id]))[session.id]
+    corrections = (await corrections_by_session(db, [session.id]))[session.id]
+    seats, decided = judge(session, community, events, corrections, settings, datetime.now(UTC))
+    return SessionAttendance(session, seats, decided, corrections)
+
+
+def school_day_share(year: int, today: date, school_id: int, calendar: CalendarData) -> float:
+    """The share of the year's school days already past at ``school_id``."""
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    open_days = [d for d in days if day_info(d, school_id, calendar).open]
+    if not open_days:
+        return 1.0 if today > last else 0.0
+    return sum(1 for d in open_days if d < today) / len(open_days)
+
+
+@dataclass
+class CommunityQuota:
+    community: Community
+    tallies: list[RuleTally]
+    facts: list[SessionFact]
+    verdicts: dict[int, Verdict]
+    titles: dict[int, str]
+
+
+async def community_quota(
+    db: AsyncSession, community: Community, year: int, today: date, settings: Settings
+) -> CommunityQuota:
+    assert community.id is not None
+    start = datetime(year, 1, 1, tzinfo=SHANGHAI)
+    stmt = select(Session).where(
+        Session.community_id == community.id,
+        col(Session.start) >= start,
+        col(Session.start) < start.replace(year=year + 1),
+    )
+    sessions = list((await db.exec(stmt)).all())
+    ids = [s.id for s in sessions if s.id is not None]
+    events = await events_by_session(db, ids)
+    corrections = await corrections_by_session(db, ids)
+    rooms = {c.id: c.school_id for c in (await db.exec(select(Classroom))).all()}
+    now = datetime.now(UTC)
+    facts, verdicts = [], {}
+    for s in sessions:
+        assert s.id is not None
+        _, decided = judge(s, community, events.get(s.id, []), corrections.get(s.id, []), settings, now)
+        if decided is not None:
+            verdicts[s.id] = decided
+        held = None if decided is None else decided.held
+        if s.status is SessionStatus.cancelled:
+            held = False
+        facts.append(
+            SessionFact(
+                session_id=s.id,
+                kind=s.kind,
+                subject=s.subject,
+                day=s.start.astimezone(SHANGHAI).date(),
+                status=s.status,
+                held=held,
+                host_school_id=rooms.get(s.host_classroom_id, 0),
+                cancel_reason=s.status_reason if s.status is SessionStatus.cancelled else None,
+            )
+        )
+    members_rows = (await db.exec(select(CommunityMember).where(CommunityMember.community_id == community.id))).all()
+    members = [Membership(m.school_id, m.joined_on, m.left_on) for m in members_rows]
+    share = school_day_share(year, today, community.core_school_id, await planning.calendar_data(db))
+    rules = [
+        QuotaRule(
+            r["name"],
+            frozenset(SessionKind(k) for k in r["kinds"]),
+            int(r["required"]),
+            r.get("unit", "次"),
+            r.get("min_subjects"),
+        )
+        for r in community.quota_rules
+    ]
+    tallies = [
+        tally(
+            rule,
+            facts,
+            year=year,
+            today=today,
+            core_school_id=community.core_school_id,
+            members=members,
+            elapsed_share=share,
+        )
+        for rule in rules
+    ]
+    titles = {s.id: s.title for s in sessions if s.id is not None}
+    return CommunityQuota(community, tallies, facts, verdicts, titles)
