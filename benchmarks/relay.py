@@ -176,6 +176,9 @@ async def main() -> None:
             f"{row['video_frames_min'] / row['seconds']:>17.1f}"
         )
     bell: list[float] = forward["bell"]  # type: ignore[assignment]
+    if not bell:
+        print(f"morning bell: none of the subscribers got a first frame ({forward['bell_missing']} missing)")
+        return
     print(
         f"morning bell: {len(bell)} subscribers joining at once, join→first frame "
         f"median {statistics.median(bell):.0f} ms, p95 {pct(bell, 0.95):.0f} ms, max {max(bell):.0f} ms, "

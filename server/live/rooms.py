@@ -136,10 +136,11 @@ class Room:
             anyone=bool(connected),
         )
 
-    def broadcast_seats(self) -> None:
+    def broadcast_seats(self, exclude: Seat | None = None) -> None:
         message = Seats(seats=self.seat_infos(), floor=self.floor)
         for seat in self.seats.values():
-            seat.send(message)
+            if seat is not exclude:
+                seat.send(message)
 
     # --- arriving and leaving --------------------------------------------------------------------
 
@@ -169,11 +170,14 @@ class Room:
             self.seats[key] = seat
             await self.events.attendance(grant, AttendanceEventKind.join, connection_id, now)
             reconnected = False
+        return seat, reconnected
+
+    async def announce(self, seat: Seat) -> None:
+        """After the newcomer's welcome: tell the others, update presence, start forwarding."""
         if seat.role is not LiveRole.observer:
-            self.broadcast_seats()
+            self.broadcast_seats(exclude=seat)
             await self.events.presence(self.session_id, self.presence())
         await self.sync_all(except_seat=seat)
-        return seat, reconnected
 
     def _forget(self, conn: AiortcConnection) -> None:
         for pub in conn.publications:

@@ -232,6 +232,7 @@ async def signaling(ws: WebSocket, token: str = "") -> None:
             reconnected=reconnected,
         )
     )
+    await room.announce(seat)
     conn = Connection(ws, room, seat, connection_id)
     tasks = [
         asyncio.ensure_future(conn.reader()),
