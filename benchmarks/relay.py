@@ -167,7 +167,8 @@ async def main() -> None:
     base = {r["n"]: r for r in transcode["rows"]}  # type: ignore[index]
     print("relay CPU per forwarded stream (share of one core; a subscriber gets 1 video + 1 audio stream)")
     print(
-        f"{'N subs':>6} {'forward %/stream':>17} {'transcode %/stream':>19} {'ratio':>7} {'video frames, slowest sub':>26}"
+        f"{'N subs':>6} {'forward %/stream':>17} {'transcode %/stream':>19} {'ratio':>7} "
+        f"{'video frames, slowest sub':>26}"
     )
     for row in forward["rows"]:  # type: ignore[union-attr]
         b = base.get(row["n"])
