@@ -11,6 +11,7 @@ from sqlmodel import col, select
 
 from scheduling.enums import Role
 from scheduling.errors import Conflict, Forbidden, Invalid
+from scheduling.st_analysis import analyse
 from server.db.repo import get_or_404
 from server.deps import CurrentUser, DbSession, require_roles
 from server.models import Classroom, HeadCount, Observation, Person, Session
@@ -93,8 +94,6 @@ async def report_headcount(session_id: int, body: HeadCountIn, db: DbSession, ca
 
 
 def _out(obs: Observation) -> ObservationOut:
-    from scheduling.st_analysis import analyse
-
     out = ObservationOut.model_validate(obs, from_attributes=True)
     if obs.st_codes:
         out.st = analyse(obs.st_codes).as_dict()
