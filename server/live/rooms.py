@@ -193,13 +193,7 @@ class Room:
             return
         seat.state = SeatState.reconnecting
         await self.events.attendance(seat.grant, AttendanceEventKind.drop, connection_id, datetime.now(UTC))
-        if seat.conn is not None:
-            self._forget(seat.conn)
-            await seat.conn.close()
-            seat.conn = None
-        if seat.role is not LiveRole.observer:
-            self.broadcast_seats()
-            await self.events.presence(self.session_id, self.presence())
+        await self._release(seat)
         seat.grace = asyncio.ensure_future(self._expire(seat, connection_id))
 
     async def _expire(self, seat: Seat, connection_id: str) -> None:
@@ -214,6 +208,11 @@ class Room:
         if self.floor == seat.public_id:
             self.floor = None
         await self.events.attendance(seat.grant, AttendanceEventKind.leave, connection_id, datetime.now(UTC))
+        await self._release(seat)
+        await self.sync_all()
+
+    async def _release(self, seat: Seat) -> None:
+        """Close the seat's media and tell the room (a drop or a leave)."""
         if seat.conn is not None:
             self._forget(seat.conn)
             await seat.conn.close()
@@ -221,7 +220,6 @@ class Room:
         if seat.role is not LiveRole.observer:
             self.broadcast_seats()
             await self.events.presence(self.session_id, self.presence())
-        await self.sync_all()
 
     # --- media -----------------------------------------------------------------------------------
 

@@ -10,13 +10,13 @@ from scheduling.enums import SessionStatus
 from scheduling.errors import DomainError, Invalid, NotFound
 from scheduling.expansion import Expansion, SeriesSpec, expand
 from server.db.repo import get_or_404, require_ids
-from server.models import Classroom, Person, Series, SeriesSkip, Session, SessionEvent
+from server.models import Classroom, Person, Series, SeriesSkip, SessionEvent
 from server.schedule import planning
 from server.schedule import repository as repo
 from server.schedule.access import check_may_plan, check_parties
 from server.schedule.repository import SessionFilter, SessionRow
 from server.schedule.schemas import PlanCheckOut, PlanConflictOut, PlanItemOut, SeriesIn, SeriesOut, SkipOut
-from server.schedule.session_service import conflict_error, save_links, to_out
+from server.schedule.session_service import conflict_error, new_session, save_links, to_out
 from server.settings import Settings
 from server.timefmt import SHANGHAI
 
@@ -125,17 +125,11 @@ async def create_series(
     now = datetime.now(UTC)
     sessions = []
     for occurrence in expansion.occurrences:
-        session = Session(
+        session = new_session(
+            body,
+            occurrence.start,
+            occurrence.end,
             series_id=series.id,
-            kind=body.kind,
-            community_id=body.community_id,
-            title=body.title,
-            subject=body.subject,
-            grade=body.grade,
-            host_classroom_id=body.host_classroom_id,
-            host_teacher_id=body.host_teacher_id,
-            start=occurrence.start,
-            end=occurrence.end,
             period=body.period,
             occurrence_start=occurrence.rule_start,
             created_by=caller.id,
@@ -174,20 +168,7 @@ async def create_series(
 
 
 def _unsaved_row(series: Series, start: datetime, end: datetime, body: SeriesIn) -> SessionRow:
-    session = Session(
-        id=0,
-        series_id=None,
-        kind=series.kind,
-        community_id=series.community_id,
-        title=series.title,
-        subject=series.subject,
-        grade=series.grade,
-        host_classroom_id=series.host_classroom_id,
-        host_teacher_id=series.host_teacher_id,
-        start=start,
-        end=end,
-        period=series.period,
-    )
+    session = new_session(body, start, end, id=0, period=series.period)
     return SessionRow(session, sorted(body.receiver_classroom_ids), sorted(body.participant_teacher_ids))
 
 

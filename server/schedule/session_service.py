@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -40,6 +41,22 @@ def to_out(row: SessionRow, **extra: object) -> SessionOut:
         period=s.period,
         status=s.status,
         status_reason=s.status_reason,
+        **extra,
+    )
+
+
+def new_session(body: SessionIn, start: datetime, end: datetime, **extra: Any) -> Session:
+    """A session row from a session or series body (a series passes series_id and occurrence_start)."""
+    return Session(
+        kind=body.kind,
+        community_id=body.community_id,
+        title=body.title,
+        subject=body.subject,
+        grade=body.grade,
+        host_classroom_id=body.host_classroom_id,
+        host_teacher_id=body.host_teacher_id,
+        start=start,
+        end=end,
         **extra,
     )
 
@@ -93,19 +110,7 @@ async def create_session(
     if conflicts:
         raise conflict_error(conflicts)
     landing, warnings = await planning.landings(db, body.receiver_classroom_ids, start, end)
-    session = Session(
-        kind=body.kind,
-        community_id=body.community_id,
-        title=body.title,
-        subject=body.subject,
-        grade=body.grade,
-        host_classroom_id=body.host_classroom_id,
-        host_teacher_id=body.host_teacher_id,
-        start=start,
-        end=end,
-        period=period,
-        created_by=caller.id,
-    )
+    session = new_session(body, start, end, period=period, created_by=caller.id)
     if dry_run:
         session.id = 0
         row = SessionRow(session, sorted(body.receiver_classroom_ids), sorted(body.participant_teacher_ids))
