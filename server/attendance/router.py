@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlmodel import col, select
 
-from scheduling.enums import LiveRole, Role, SessionStatus
+from scheduling.enums import LiveRole, Locality, Role, SessionStatus
 from scheduling.errors import Conflict
+from scheduling.tallies import SchoolInfo, coverage, school_tallies, teacher_tallies
 from server.attendance import reports
 from server.attendance.service import community_quota, session_attendance
 from server.db.repo import get_or_404
 from server.deps import DbSession, SettingsDep, require_roles
-from server.models import Classroom, Community, HeadCount, HeldCorrection, Person, Session
+from server.models import Classroom, Community, CommunityMember, HeadCount, HeldCorrection, Person, School, Session
 from server.timefmt import SHANGHAI, LocalDateTime
 
 router = APIRouter(tags=["attendance"])
@@ -229,6 +230,107 @@ async def quota_report(
     data = [await community_quota(db, c, year, today, settings) for c in await _communities(db, None)]
     rooms = {c.id: c.name for c in (await db.exec(select(Classroom))).all()}
     return reports.render(data, year, format, rooms)
+
+
+class SchoolTallyOut(BaseModel):
+    school_id: int
+    school: str
+    hosted: int
+    received: int
+
+
+class TeacherTallyOut(BaseModel):
+    teacher_id: int
+    teacher: str
+    held: int
+    cross_school: int
+    credited: float
+
+
+class TalliesOut(BaseModel):
+    community_id: int
+    community: str
+    year: int
+    workload_ratio: float
+    schools: list[SchoolTallyOut]
+    teachers: list[TeacherTallyOut]
+
+
+@router.get("/tallies", response_model=list[TalliesOut], summary="各校、各教师开课统计与工作量折算")
+async def tallies(
+    db: DbSession,
+    _: Reader,
+    settings: SettingsDep,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    community_id: int | None = None,
+) -> list[TalliesOut]:
+    year, today = _year(year), datetime.now(SHANGHAI).date()
+    schools = {s.id: s.name for s in (await db.exec(select(School))).all()}
+    people = {p.id: p.name for p in (await db.exec(select(Person))).all()}
+    out = []
+    for community in await _communities(db, community_id):
+        q = await community_quota(db, community, year, today, settings)
+        assert community.id is not None
+        out.append(
+            TalliesOut(
+                community_id=community.id,
+                community=community.name,
+                year=year,
+                workload_ratio=community.workload_ratio,
+                schools=[
+                    SchoolTallyOut(
+                        school_id=t.school_id, school=schools.get(t.school_id, ""), hosted=t.hosted, received=t.received
+                    )
+                    for t in school_tallies(q.lessons)
+                ],
+                teachers=[
+                    TeacherTallyOut(
+                        teacher_id=t.teacher_id,
+                        teacher=people.get(t.teacher_id, ""),
+                        held=t.held,
+                        cross_school=t.cross_school,
+                        credited=t.credited,
+                    )
+                    for t in teacher_tallies(q.lessons, community.workload_ratio)
+                ],
+            )
+        )
+    return out
+
+
+class CoverageOut(BaseModel):
+    date: date
+    schools: int
+    covered: int
+    share: float
+    rural_schools: int
+    rural_covered: int
+    rural_share: float
+
+
+@router.get("/coverage", response_model=CoverageOut, summary="教共体覆盖率 (全部学校、乡村学校)")
+async def county_coverage(
+    db: DbSession, _: Reader, day: Annotated[date | None, Query(alias="date")] = None
+) -> CoverageOut:
+    day = day or datetime.now(SHANGHAI).date()
+    rows = (await db.exec(select(School))).all()
+    infos = [SchoolInfo(s.id, s.locality is Locality.rural, s.closed_on) for s in rows if s.id is not None]
+    members = {
+        m.school_id
+        for m in (await db.exec(select(CommunityMember))).all()
+        if m.joined_on <= day and (m.left_on is None or m.left_on > day)
+    }
+    cores = {c.core_school_id for c in (await db.exec(select(Community))).all()}
+    c = coverage(infos, members | cores, day)
+    return CoverageOut(
+        date=day,
+        schools=c.schools,
+        covered=c.covered,
+        share=round(c.share, 4),
+        rural_schools=c.rural_schools,
+        rural_covered=c.rural_covered,
+        rural_share=round(c.rural_share, 4),
+    )
 
 
 __all__ = ["Field", "router"]

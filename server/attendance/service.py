@@ -11,10 +11,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduling.attendance import Event, SeatAttendance, by_seat
-from scheduling.enums import SessionKind, SessionStatus
+from scheduling.enums import LiveRole, SessionKind, SessionStatus
 from scheduling.held import DEFAULT_MIN_RATIO, Correction, Verdict, verdict
 from scheduling.quotas import Membership, QuotaRule, RuleTally, SessionFact, tally
 from scheduling.school_calendar import CalendarData, day_info
+from scheduling.tallies import Lesson
 from server.models import (
     AttendanceEvent,
     Classroom,
@@ -25,6 +26,7 @@ from server.models import (
     Session,
 )
 from server.schedule import planning
+from server.schedule.repository import attach_links
 from server.settings import Settings
 from server.timefmt import SHANGHAI
 
@@ -134,6 +136,7 @@ class CommunityQuota:
     facts: list[SessionFact]
     verdicts: dict[int, Verdict]
     titles: dict[int, str]
+    lessons: list[Lesson]
 
 
 async def community_quota(
@@ -153,9 +156,15 @@ async def community_quota(
     rooms = {c.id: c.school_id for c in (await db.exec(select(Classroom))).all()}
     now = datetime.now(UTC)
     facts, verdicts = [], {}
+    connected_rooms: dict[int, set[int]] = {}
     for s in sessions:
         assert s.id is not None
-        _, decided = judge(s, community, events.get(s.id, []), corrections.get(s.id, []), settings, now)
+        seats, decided = judge(s, community, events.get(s.id, []), corrections.get(s.id, []), settings, now)
+        connected_rooms[s.id] = {
+            seat.ident
+            for seat in seats
+            if seat.role is LiveRole.receiver and seat.ident is not None and seat.seconds > 0
+        }
         if decided is not None:
             verdicts[s.id] = decided
         held = None if decided is None else decided.held
@@ -199,4 +208,17 @@ async def community_quota(
         for rule in rules
     ]
     titles = {s.id: s.title for s in sessions if s.id is not None}
-    return CommunityQuota(community, tallies, facts, verdicts, titles)
+    held_by_id = {f.session_id: bool(f.held) for f in facts}
+    lessons = [
+        Lesson(
+            row.session.id,
+            rooms.get(row.session.host_classroom_id, 0),
+            # a receiving school counts when its classroom was really connected
+            frozenset(rooms.get(r, 0) for r in row.receivers if r in connected_rooms.get(row.session.id, set())),
+            row.session.host_teacher_id,
+            held_by_id.get(row.session.id, False),
+        )
+        for row in await attach_links(db, sessions)
+        if row.session.id is not None
+    ]
+    return CommunityQuota(community, tallies, facts, verdicts, titles, lessons)

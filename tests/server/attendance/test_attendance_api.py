@@ -184,3 +184,31 @@ async def test_quota_and_report_input_is_checked(demo_api: Api) -> None:
     assert_error(await demo_api.client.get("/api/v1/quotas", params={"community_id": 999}, headers=headers), 404)
     assert_error(await demo_api.client.get("/api/v1/reports/quotas", params={"format": "pdf"}, headers=headers), 422)
     assert_error(await demo_api.client.get("/api/v1/quotas", headers=await demo_api.auth("dev-daixi-1")), 403)
+
+
+async def test_tallies_credit_cross_school_teaching_and_coverage_counts_rural_schools(demo_api: Api) -> None:
+    held_id = await make_class(demo_api)
+    await run_lifecycle(demo_api, [-9])
+    await attend(demo_api, held_id, "t-gaoting", LiveRole.host, ROOM_GAOTING, [(0, 45, K.leave)])
+    await attend(demo_api, held_id, "dev-daixi-1", LiveRole.receiver, ROOM_DAIXI, [(0, 45, K.leave)])
+    await run_lifecycle(demo_api, [61])
+    with time_machine.travel(datetime(2026, 12, 10, 9, tzinfo=SHANGHAI), tick=True):
+        headers = await demo_api.auth("scheduler")
+        tallies = (
+            await demo_api.client.get("/api/v1/tallies", params={"year": 2026, "community_id": FUSED}, headers=headers)
+        ).json()
+        (fused,) = tallies
+        schools = {t["school"]: (t["hosted"], t["received"]) for t in fused["schools"]}
+        # 长涂 was scheduled to receive but never connected: it gets no credit.
+        assert schools == {"岱山县高亭中心小学": (1, 0), "岱山县岱西镇中心小学": (0, 1)}
+        (teacher,) = fused["teachers"]
+        assert (teacher["teacher"], teacher["held"], teacher["cross_school"], teacher["credited"]) == (
+            "王海燕",
+            1,
+            1,
+            fused["workload_ratio"],
+        )
+        cover = (await demo_api.client.get("/api/v1/coverage", params={"date": "2026-11-22"}, headers=headers)).json()
+    # Every demo school belongs to a community; all six rural ones too.
+    assert (cover["schools"], cover["covered"], cover["rural_schools"], cover["rural_covered"]) == (8, 8, 5, 5)
+    assert cover["share"] == 1.0
