@@ -14,6 +14,10 @@ STATIC = Path(__file__).parent / "static"
 def install_pages(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
+    @app.get("/", include_in_schema=False)
+    async def today() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
     @app.get("/classroom", include_in_schema=False)
     async def classroom() -> FileResponse:
         return FileResponse(STATIC / "classroom.html")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, async_playwright
 
-from tests.server.live.conftest import ROOM_DAIXI, LiveServer
+from tests.server.live.conftest import PASSWORD, ROOM_DAIXI, LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.media]
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
@@ -66,5 +66,35 @@ async def test_two_browsers_hold_a_class_through_the_server(live_server: LiveSer
             await receiver.screenshot(path=str(ARTIFACTS / "classroom-receiver.png"))
             assert host.errors == []  # type: ignore[attr-defined]
             assert receiver.errors == []  # type: ignore[attr-defined]
+        finally:
+            await browser.close()
+
+
+async def test_a_teacher_logs_in_sees_the_open_session_and_joins_it(live_server: LiveServer) -> None:
+    session_id = await live_server.create_session(receiver_classroom_ids=[ROOM_DAIXI])
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            page = await (await browser.new_context()).new_page()
+            await page.goto(f"{live_server.url}/")
+            await page.fill("#username", "t-gaoting")
+            await page.fill("#password", "wrong-password")
+            await page.click("button[type=submit]")
+            await page.wait_for_selector("#error:has-text('用户名或密码错误')")
+            await page.fill("#password", PASSWORD)
+            await page.click("button[type=submit]")
+            card = page.locator(f".card[data-session='{session_id}']")
+            await card.wait_for()
+            assert "直播测试课" in await card.inner_text()
+            assert "可进入" in await card.inner_text()
+            await page.screenshot(path=str(ARTIFACTS / "today.png"))
+            await page.click("#lang")
+            await card.locator(".state", has_text="open").wait_for()  # the English switch
+            await page.click("#lang")
+            await card.locator(".state", has_text="可进入").wait_for()
+            await card.locator("button").click()
+            await page.wait_for_url("**/classroom?**role=host**")
+            await page.wait_for_selector("#state.connected", timeout=10_000)
         finally:
             await browser.close()
