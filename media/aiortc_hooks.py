@@ -5,6 +5,8 @@
 2. ``RTCRtpSender._send_keyframe`` is what a sender calls on PLI/FIR; on the encoded-packet path it does
    nothing. We replace it per sender instance so that the request reaches the publisher.
 3. ``RTCRtpReceiver._send_rtcp_pli`` sends a PLI upstream for an SSRC.
+4. ``RTCRtpSender._handle_rtcp_packet`` receives a subscriber's RTCP (its REMB estimate), and
+   ``RTCRtpReceiver._send_rtcp`` sends our own REMB upstream: we cap that by the slowest subscriber's.
 
 tests/media/test_aiortc_hooks.py fails if an upgrade moves any of these.
 """
@@ -21,6 +23,7 @@ from typing import Any
 
 import av
 from aiortc import RTCRtpReceiver, RTCRtpSender, rtcrtpreceiver
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
 
 _original_decoder_worker = rtcrtpreceiver.decoder_worker
 _forwarded_queues: weakref.WeakSet[asyncio.Queue[Any]] = weakref.WeakSet()
@@ -101,3 +104,48 @@ async def request_keyframe(receiver: RTCRtpReceiver) -> bool:
     for source in sources:
         await receiver._send_rtcp_pli(source.source)
     return bool(sources)
+
+
+def remb_of(packet: Any) -> int | None:
+    """The bitrate a REMB packet carries, or None for any other RTCP packet."""
+    if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+        try:
+            bitrate, _ = unpack_remb_fci(packet.fci)
+        except ValueError:
+            return None
+        return int(bitrate)
+    return None
+
+
+def capped_remb(packet: Any, limit: int | None) -> Any:
+    """The same REMB with its bitrate lowered to ``limit``; anything else unchanged."""
+    bitrate = remb_of(packet)
+    if bitrate is None or limit is None or bitrate <= limit:
+        return packet
+    _, ssrcs = unpack_remb_fci(packet.fci)
+    return RtcpPsfbPacket(
+        fmt=RTCP_PSFB_APP, ssrc=packet.ssrc, media_ssrc=packet.media_ssrc, fci=pack_remb_fci(limit, ssrcs)
+    )
+
+
+def on_remb(sender: RTCRtpSender, callback: Callable[[int], None]) -> None:
+    """Call ``callback(bitrate)`` for each REMB a subscriber sends about this sender."""
+    original = sender._handle_rtcp_packet
+
+    async def handle(packet: Any) -> None:
+        bitrate = remb_of(packet)
+        if bitrate is not None and sender._ssrc in unpack_remb_fci(packet.fci)[1]:
+            callback(bitrate)
+        await original(packet)
+
+    sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
+
+
+def cap_upstream_remb(receiver: RTCRtpReceiver, limit: Callable[[], int | None]) -> None:
+    """Our REMB to the publisher never asks for more than ``limit()`` (the slowest subscriber's estimate)."""
+    original = receiver._send_rtcp
+
+    async def send(packet: Any) -> None:
+        await original(capped_remb(packet, limit()))
+
+    receiver._send_rtcp = send  # type: ignore[method-assign]

@@ -36,6 +36,10 @@ class SubscriberTrack(MediaStreamTrack):
         self.waiting_for_keyframe = fanout.kind == "video"
         self.dropped = 0
         self.forwarded = 0
+        self.estimate: int | None = None  # this subscriber's latest REMB, bits per second
+
+    def bandwidth_estimate(self, bitrate: int) -> None:
+        self.estimate = bitrate
 
     def offer(self, frame: ForwardedFrame) -> bool:
         """Queue a frame; False when this subscriber now needs a keyframe."""
@@ -134,6 +138,11 @@ class Fanout:
         self._pending_keyframe = False
         self.keyframe_requests += 1
         asyncio.ensure_future(self._ask_keyframe())
+
+    def remb_limit(self) -> int | None:
+        """The slowest subscriber's estimate: the publisher should not send more than it can take."""
+        estimates = [s.estimate for s in self._subscribers if s.estimate is not None]
+        return min(estimates) if estimates else None
 
     def stats(self) -> dict[str, int]:
         return {

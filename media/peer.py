@@ -23,7 +23,13 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamTrack
 
-from media.aiortc_hooks import forward_without_decoding, on_keyframe_request, request_keyframe
+from media.aiortc_hooks import (
+    cap_upstream_remb,
+    forward_without_decoding,
+    on_keyframe_request,
+    on_remb,
+    request_keyframe,
+)
 from media.forwarding import Fanout, SubscriberTrack
 from media.interface import IceServer
 from media.transcoding import TranscodedPublication
@@ -94,6 +100,7 @@ class AiortcConnection:
         else:
             forward_without_decoding(receiver)
             publication = Fanout(track, track.kind, f"{self.id}-{track.kind}", lambda: request_keyframe(receiver))
+            cap_upstream_remb(receiver, publication.remb_limit)
         self.publications.append(publication)
         result = self._on_publication(publication)
         if asyncio.iscoroutine(result):
@@ -125,6 +132,7 @@ class AiortcConnection:
         sender = self.pc.addTrack(track)
         if isinstance(track, SubscriberTrack):
             on_keyframe_request(sender, track.keyframe_requested)
+            on_remb(sender, track.bandwidth_estimate)
         self._sending[id(publication)] = (sender, track, publication)
 
     def stop_sending(self, publication: Any) -> None:

@@ -110,3 +110,20 @@ async def test_muting_stops_forwarding() -> None:
     await settle()
     assert not sub._queue.empty()
     await fanout.close()
+
+
+async def test_the_publishers_limit_is_the_slowest_subscribers_estimate() -> None:
+    feed = Feed()
+
+    async def ask() -> bool:
+        return True
+
+    fanout = Fanout(feed, "video", "seat", ask)
+    island, town = fanout.subscribe(), fanout.subscribe()
+    assert fanout.remb_limit() is None
+    town.bandwidth_estimate(1_200_000)
+    island.bandwidth_estimate(250_000)  # a weak island link
+    assert fanout.remb_limit() == 250_000
+    island.stop()  # it left: the others need not wait for it
+    assert fanout.remb_limit() == 1_200_000
+    await fanout.close()
