@@ -20,9 +20,12 @@ def bot(
     role: Annotated[str, typer.Option(help="host | receiver | participant | observer")] = "receiver",
     classroom: Annotated[int | None, typer.Option(help="classroom id (receivers)")] = None,
     seconds: Annotated[float, typer.Option(help="how long to stay")] = 10.0,
-    report: Annotated[str, typer.Option(help="json")] = "json",
+    report: Annotated[str, typer.Option(help="output format: json (the only one)")] = "json",
 ) -> None:
     """Join a live session as a headless classroom and print what it received as JSON."""
+    if report != "json":
+        typer.echo("haiqiao bot: --report json is the only format", err=True)
+        raise typer.Exit(2)
     secret = password or os.environ.get("HAIQIAO_PASSWORD", "")
     if not user or not secret or not session:
         typer.echo("haiqiao bot: --user, --password (or HAIQIAO_PASSWORD) and --session are required", err=True)
@@ -32,5 +35,4 @@ def bot(
     except RuntimeError as exc:
         typer.echo(json.dumps({"role": role, "errors": [str(exc)]}, ensure_ascii=False))
         raise typer.Exit(1) from exc
-    del report
     typer.echo(json.dumps(result.as_json(), ensure_ascii=False))

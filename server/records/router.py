@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlmodel import col, select
 
-from scheduling.enums import Role
+from scheduling.enums import Role, SessionStatus
 from scheduling.errors import Conflict, Forbidden, Invalid
 from scheduling.st_analysis import analyse
 from server.db.repo import get_or_404
@@ -73,7 +73,7 @@ async def report_headcount(session_id: int, body: HeadCountIn, db: DbSession, ca
         own_school = caller.has_role(Role.teacher) and caller.school_id == room.school_id
         if not (own_room or own_school):
             raise Forbidden("只能填报本校教室的人数 / report your own classroom only", code="other_classroom")
-    if session.status.value in ("cancelled", "scheduled"):
+    if session.status in (SessionStatus.cancelled, SessionStatus.scheduled):
         raise Conflict(
             "课程尚未开始或已取消 / the session has not opened or was cancelled",
             code="session_not_open",
