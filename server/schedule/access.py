@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,17 +24,36 @@ def school_is_member(community: Community, members: Sequence[CommunityMember], s
     )
 
 
-async def check_parties(
-    db: AsyncSession,
-    *,
-    community_id: int,
-    host_classroom_id: int,
-    host_teacher_id: int,
-    receiver_classroom_ids: list[int],
-    participant_teacher_ids: list[int],
-    days: list[date],
-) -> tuple[Community, dict[int, Classroom]]:
+@dataclass(frozen=True)
+class Parties:
+    """Who a session brings together: the community, the host classroom and teacher, the others."""
+
+    community_id: int
+    host_classroom_id: int
+    host_teacher_id: int
+    receiver_classroom_ids: list[int]
+    participant_teacher_ids: list[int]
+
+    @classmethod
+    def of(cls, body: Any) -> Parties:
+        """From a session or series body."""
+        return cls(
+            body.community_id,
+            body.host_classroom_id,
+            body.host_teacher_id,
+            list(body.receiver_classroom_ids),
+            list(body.participant_teacher_ids),
+        )
+
+
+async def check_parties(db: AsyncSession, parties: Parties, days: list[date]) -> tuple[Community, dict[int, Classroom]]:
     """Every classroom and teacher exists and belongs to a school of the community on every day."""
+    community_id, host_classroom_id, host_teacher_id = (
+        parties.community_id,
+        parties.host_classroom_id,
+        parties.host_teacher_id,
+    )
+    receiver_classroom_ids, participant_teacher_ids = parties.receiver_classroom_ids, parties.participant_teacher_ids
     community = await get_or_404(db, Community, community_id, "community")
     room_ids = {host_classroom_id, *receiver_classroom_ids}
     rooms = await repo.classrooms(db, room_ids)

@@ -3,7 +3,7 @@ the calendar, and settling a session's state after a change."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlmodel import select
@@ -15,6 +15,7 @@ from scheduling.periods import BellSchedule, landing, parse_bell_schedule, perio
 from scheduling.school_calendar import CalendarData, ClosureSpan, HolidayEntry, TermSpan
 from server.models import Classroom, School, Session
 from server.schedule import repository as repo
+from server.schedule.access import Parties
 from server.schedule.schemas import ConflictOut, Landing, SessionPlacement
 from server.schedule.transitions import settle_now, timing_of
 from server.settings import Settings
@@ -25,17 +26,15 @@ from server.timefmt import SHANGHAI
 class Candidate:
     start: datetime
     end: datetime
-    host_teacher_id: int
-    host_classroom_id: int
-    receiver_classroom_ids: list[int] = field(default_factory=list)
-    participant_teacher_ids: list[int] = field(default_factory=list)
+    parties: Parties
 
     def booking(self, index: int) -> Booking:
+        p = self.parties
         return Booking(
             start=self.start,
             end=self.end,
-            teacher_ids=frozenset({self.host_teacher_id, *self.participant_teacher_ids}),
-            classroom_ids=frozenset({self.host_classroom_id, *self.receiver_classroom_ids}),
+            teacher_ids=frozenset({p.host_teacher_id, *p.participant_teacher_ids}),
+            classroom_ids=frozenset({p.host_classroom_id, *p.receiver_classroom_ids}),
             index=index,
         )
 

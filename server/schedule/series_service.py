@@ -13,7 +13,7 @@ from server.db.repo import get_or_404, require_ids
 from server.models import Classroom, Person, Series, SeriesSkip, SessionEvent
 from server.schedule import planning
 from server.schedule import repository as repo
-from server.schedule.access import check_may_plan, check_parties
+from server.schedule.access import Parties, check_may_plan, check_parties
 from server.schedule.repository import SessionFilter, SessionRow
 from server.schedule.schemas import PlanCheckOut, PlanConflictOut, PlanItemOut, SeriesIn, SeriesOut, SkipOut
 from server.schedule.session_service import conflict_error, new_session, save_links, to_out
@@ -59,26 +59,9 @@ async def create_series(
             details={"skipped": [{"date": s.day.isoformat(), "reason": s.reason} for s in expansion.skipped]},
         )
     days = sorted({o.start.astimezone(SHANGHAI).date() for o in expansion.occurrences})
-    await check_parties(
-        db,
-        community_id=body.community_id,
-        host_classroom_id=body.host_classroom_id,
-        host_teacher_id=body.host_teacher_id,
-        receiver_classroom_ids=body.receiver_classroom_ids,
-        participant_teacher_ids=body.participant_teacher_ids,
-        days=[days[0], days[-1]],
-    )
-    candidates = [
-        planning.Candidate(
-            o.start,
-            o.end,
-            body.host_teacher_id,
-            body.host_classroom_id,
-            body.receiver_classroom_ids,
-            body.participant_teacher_ids,
-        )
-        for o in expansion.occurrences
-    ]
+    parties = Parties.of(body)
+    await check_parties(db, parties, [days[0], days[-1]])
+    candidates = [planning.Candidate(o.start, o.end, parties) for o in expansion.occurrences]
     conflicts = await planning.find_conflicts(db, candidates)
     first = expansion.occurrences[0]
     _, warnings = await planning.landings(db, body.receiver_classroom_ids, first.start, first.end)
@@ -210,29 +193,12 @@ async def check_plan(db: AsyncSession, bodies: list[SeriesIn], caller: Person) -
             )
             days = sorted({o.start.astimezone(SHANGHAI).date() for o in expansion.occurrences})
             if days:
-                await check_parties(
-                    db,
-                    community_id=body.community_id,
-                    host_classroom_id=body.host_classroom_id,
-                    host_teacher_id=body.host_teacher_id,
-                    receiver_classroom_ids=body.receiver_classroom_ids,
-                    participant_teacher_ids=body.participant_teacher_ids,
-                    days=[days[0], days[-1]],
-                )
+                await check_parties(db, Parties.of(body), [days[0], days[-1]])
         except DomainError as exc:
             items.append(PlanItemOut(index=index, title=body.title, error={"code": exc.code, "message": exc.message}))
             continue
         for o in expansion.occurrences:
-            candidates.append(
-                planning.Candidate(
-                    o.start,
-                    o.end,
-                    body.host_teacher_id,
-                    body.host_classroom_id,
-                    body.receiver_classroom_ids,
-                    body.participant_teacher_ids,
-                )
-            )
+            candidates.append(planning.Candidate(o.start, o.end, Parties.of(body)))
             owner.append(index)
         items.append(
             PlanItemOut(

@@ -14,7 +14,7 @@ from server.db.repo import get_or_404
 from server.models import Person, Session, SessionEvent, SessionParticipant, SessionReceiver
 from server.schedule import planning
 from server.schedule import repository as repo
-from server.schedule.access import check_may_plan, check_parties
+from server.schedule.access import Parties, check_may_plan, check_parties
 from server.schedule.repository import SessionFilter, SessionRow
 from server.schedule.schemas import CancelIn, ConflictOut, RescheduleIn, SessionIn, SessionOut, SessionPatch
 from server.schedule.transitions import record_transition
@@ -89,23 +89,9 @@ async def create_session(
     host_room = (await repo.classrooms(db, rooms_needed)).get(body.host_classroom_id)
     start, end, period = await planning.resolve_placement(db, host_room, body)
     local_day = start.astimezone(settings.tz).date()
-    await check_parties(
-        db,
-        community_id=body.community_id,
-        host_classroom_id=body.host_classroom_id,
-        host_teacher_id=body.host_teacher_id,
-        receiver_classroom_ids=body.receiver_classroom_ids,
-        participant_teacher_ids=body.participant_teacher_ids,
-        days=[local_day],
-    )
-    candidate = planning.Candidate(
-        start=start,
-        end=end,
-        host_teacher_id=body.host_teacher_id,
-        host_classroom_id=body.host_classroom_id,
-        receiver_classroom_ids=body.receiver_classroom_ids,
-        participant_teacher_ids=body.participant_teacher_ids,
-    )
+    parties = Parties.of(body)
+    await check_parties(db, parties, [local_day])
+    candidate = planning.Candidate(start, end, parties)
     conflicts = await planning.find_conflicts(db, [candidate])
     if conflicts:
         raise conflict_error(conflicts)
@@ -180,23 +166,9 @@ async def update_session(
     host_teacher_id = changes.get("host_teacher_id") or session.host_teacher_id
     if session.kind.is_class and not new_receivers:
         raise Conflict("同步课堂至少需要一个听讲教室 / a class needs a receiving classroom", code="no_receivers")
-    await check_parties(
-        db,
-        community_id=session.community_id,
-        host_classroom_id=session.host_classroom_id,
-        host_teacher_id=host_teacher_id,
-        receiver_classroom_ids=new_receivers,
-        participant_teacher_ids=new_participants,
-        days=[session.start.astimezone(settings.tz).date()],
-    )
-    candidate = planning.Candidate(
-        start=session.start,
-        end=session.end,
-        host_teacher_id=host_teacher_id,
-        host_classroom_id=session.host_classroom_id,
-        receiver_classroom_ids=new_receivers,
-        participant_teacher_ids=new_participants,
-    )
+    parties = Parties(session.community_id, session.host_classroom_id, host_teacher_id, new_receivers, new_participants)
+    await check_parties(db, parties, [session.start.astimezone(settings.tz).date()])
+    candidate = planning.Candidate(session.start, session.end, parties)
     assert session.id is not None
     conflicts = await planning.find_conflicts(db, [candidate], exclude_ids={session.id})
     if conflicts:
@@ -242,23 +214,11 @@ async def reschedule_session(
     (row,) = await repo.attach_links(db, [session])
     host_room = (await repo.classrooms(db, [session.host_classroom_id]))[session.host_classroom_id]
     start, end, period = await planning.resolve_placement(db, host_room, body)
-    await check_parties(
-        db,
-        community_id=session.community_id,
-        host_classroom_id=session.host_classroom_id,
-        host_teacher_id=session.host_teacher_id,
-        receiver_classroom_ids=row.receivers,
-        participant_teacher_ids=row.participants,
-        days=[start.astimezone(settings.tz).date()],
+    parties = Parties(
+        session.community_id, session.host_classroom_id, session.host_teacher_id, row.receivers, row.participants
     )
-    candidate = planning.Candidate(
-        start=start,
-        end=end,
-        host_teacher_id=session.host_teacher_id,
-        host_classroom_id=session.host_classroom_id,
-        receiver_classroom_ids=row.receivers,
-        participant_teacher_ids=row.participants,
-    )
+    await check_parties(db, parties, [start.astimezone(settings.tz).date()])
+    candidate = planning.Candidate(start, end, parties)
     assert session.id is not None
     conflicts = await planning.find_conflicts(db, [candidate], exclude_ids={session.id})
     if conflicts:
