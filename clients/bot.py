@@ -4,7 +4,6 @@ and a tone, counts what it receives, and reports one JSON object. Tests, benchma
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -13,17 +12,9 @@ from typing import Any
 
 import httpx
 import websockets
-from aiortc import (
-    RTCBundlePolicy,
-    RTCConfiguration,
-    RTCIceServer,
-    RTCPeerConnection,
-    RTCSessionDescription,
-)
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from clients.synthetic import TestCardTrack, ToneTrack
-from media.aiortc_hooks import ForwardedFrame, forward_without_decoding
+from media.client import ClientPeer, Received
+from media.interface import IceServer
 
 
 @dataclass
@@ -34,6 +25,17 @@ class TrackCount:
     bytes: int = 0
     first_at: float | None = None
     source: str | None = None
+
+    @classmethod
+    def of(cls, received: Received, sources: dict[str, str]) -> TrackCount:
+        return cls(
+            kind=received.kind,
+            mid=received.mid,
+            frames=received.frames,
+            bytes=received.bytes,
+            first_at=received.first_at,
+            source=sources.get(received.mid or ""),
+        )
 
 
 @dataclass
@@ -86,73 +88,44 @@ async def join(
 
 
 class Bot:
-    def __init__(self, role: str, *, publish: bool = True, decode: bool = False) -> None:
+    def __init__(self, role: str, *, publish: bool = True, size: tuple[int, int] = (320, 240)) -> None:
         self.report = BotReport(role=role)
-        self.decode = decode
         self.publish = publish and role != "observer"
-        self.pc: RTCPeerConnection | None = None
+        self.size = size
+        self.peer: ClientPeer | None = None
         self.ws: Any = None
         self.track_sources: dict[str, str] = {}
         self.started = time.monotonic()
-        self.readers: list[asyncio.Task[None]] = []
         self.welcome = asyncio.Event()
         self.seat: str | None = None
 
-    async def _count(self, track: MediaStreamTrack, count: TrackCount) -> None:
-        with contextlib.suppress(MediaStreamError):
-            while True:
-                frame = await track.recv()
-                count.frames += 1
-                if isinstance(frame, ForwardedFrame):
-                    count.bytes += frame.packet.size
-                if count.first_at is None:
-                    count.first_at = time.monotonic()
-                    if count.kind == "video" and self.report.first_frame_ms is None:
-                        self.report.first_frame_ms = (count.first_at - self.started) * 1000
-
-    def _on_track(self, track: MediaStreamTrack) -> None:
-        assert self.pc is not None
-        transceiver = next((t for t in self.pc.getTransceivers() if t.receiver.track is track), None)
-        mid = transceiver.mid if transceiver else None
-        if not self.decode and transceiver is not None:
-            # Count complete encoded frames and their bytes instead of decoding: a load run of 40
-            # classrooms in one process must not spend its CPU on decoders.
-            forward_without_decoding(transceiver.receiver)
-        count = TrackCount(kind=track.kind, mid=mid, source=self.track_sources.get(mid or ""))
-        self.report.tracks.append(count)
-        self.readers.append(asyncio.ensure_future(self._count(track, count)))
+    def _first_video(self, at: float) -> None:
+        if self.report.first_frame_ms is None:
+            self.report.first_frame_ms = (at - self.started) * 1000
 
     async def _send(self, message: dict[str, Any]) -> None:
         await self.ws.send(json.dumps(message))
 
     async def run(self, signaling_url: str, token: str, ice: list[dict[str, Any]], seconds: float) -> BotReport:
-        config = RTCConfiguration(iceServers=[RTCIceServer(**s) for s in ice], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-        self.pc = RTCPeerConnection(config)
-        self.pc.on("track", self._on_track)
-        if self.publish:
-            self.pc.addTrack(ToneTrack())
-            self.pc.addTrack(TestCardTrack())
-        else:
-            self.pc.addTransceiver("audio", direction="recvonly")
-            self.pc.addTransceiver("video", direction="recvonly")
+        servers = [
+            IceServer(urls=list(s["urls"]), username=s.get("username"), credential=s.get("credential")) for s in ice
+        ]
+        self.peer = ClientPeer(servers, publish=self.publish, size=self.size, on_first_video=self._first_video)
         async with websockets.connect(f"{signaling_url}?token={token}", max_size=2**20) as ws:
             self.ws = ws
             reader = asyncio.ensure_future(self._read())
             pinger = asyncio.ensure_future(self._ping())
             try:
                 await asyncio.wait_for(self.welcome.wait(), 10)
-                await self.pc.setLocalDescription(await self.pc.createOffer())
-                await self._send({"type": "offer", "sdp": self.pc.localDescription.sdp})
+                await self._send({"type": "offer", "sdp": await self.peer.offer()})
                 await asyncio.sleep(seconds)
                 await self._send({"type": "leave"})
             finally:
                 self.report.seconds = time.monotonic() - self.started
+                self.report.tracks = [TrackCount.of(r, self.track_sources) for r in self.peer.received]
                 pinger.cancel()
                 reader.cancel()
-                for task in self.readers:
-                    task.cancel()
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self.pc.close(), 3)
+                await self.peer.close()
         return self.report
 
     async def _ping(self) -> None:
@@ -161,7 +134,7 @@ class Bot:
             await self._send({"type": "ping"})
 
     async def _read(self) -> None:
-        assert self.pc is not None
+        assert self.peer is not None
         async for raw in self.ws:
             msg = json.loads(raw)
             kind = msg.get("type")
@@ -175,15 +148,10 @@ class Bot:
                 self.report.seats = msg["seats"]
             elif kind == "answer":
                 self.track_sources.update(msg.get("tracks", {}))
-                await self.pc.setRemoteDescription(RTCSessionDescription(sdp=msg["sdp"], type="answer"))
-                for count in self.report.tracks:
-                    count.source = self.track_sources.get(count.mid or "", count.source)
+                await self.peer.accept_answer(msg["sdp"])
             elif kind == "renegotiate":
-                for media_kind in ("audio", "video"):
-                    for _ in range(int(msg.get(media_kind, 0))):
-                        self.pc.addTransceiver(media_kind, direction="recvonly")
-                await self.pc.setLocalDescription(await self.pc.createOffer())
-                await self._send({"type": "offer", "sdp": self.pc.localDescription.sdp})
+                offer = await self.peer.offer_more(int(msg.get("audio", 0)), int(msg.get("video", 0)))
+                await self._send({"type": "offer", "sdp": offer})
             elif kind == "error":
                 self.report.errors.append(f"{msg['code']}: {msg['message']}")
 

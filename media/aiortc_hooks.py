@@ -1,12 +1,21 @@
 """Every place Haiqiao reaches into aiortc's internals, in one module (pinned: aiortc 1.16.0).
 
-1. ``rtcrtpreceiver.decoder_worker`` is looked up when a receiver starts. We wrap it: a receiver whose
-   track queue is marked for forwarding gets encoded frames as ``av.Packet`` instead of decoded ones.
-2. ``RTCRtpSender._send_keyframe`` is what a sender calls on PLI/FIR; on the encoded-packet path it does
-   nothing. We replace it per sender instance so that the request reaches the publisher.
-3. ``RTCRtpReceiver._send_rtcp_pli`` sends a PLI upstream for an SSRC.
-4. ``RTCRtpSender._handle_rtcp_packet`` receives a subscriber's RTCP (its REMB estimate), and
-   ``RTCRtpReceiver._send_rtcp`` sends our own REMB upstream: we cap that by the slowest subscriber's.
+Receiving (the publisher's side of the relay, and the headless client):
+1. ``RTCRtpReceiver.__jitter_buffer`` is swapped for a tap: ``_handle_rtp_packet`` still does the
+   bandwidth estimate (REMB), statistics, RTX unwrapping and NACKs upstream, then hands every RTP
+   packet to the tap, which passes it on at once and returns "no frame": nothing is reassembled or
+   decoded, and the decoder thread idles.
+2. ``RTCRtpReceiver._send_rtcp_pli`` asks the publisher for a key frame; ``_send_rtcp`` carries our
+   REMB upstream, which we cap by the slowest subscriber's.
+
+Sending (one sender per subscriber and publication):
+3. ``RTCRtpSender.send`` is wrapped to learn the negotiated payload types, extension ids and mid.
+   Packets go out through ``transport._send_rtp`` (SRTP and ICE), bypassing the sender's own
+   packetizer, which reads an ``IdleTrack`` that never yields.
+4. ``_send_keyframe`` (PLI/FIR), ``_retransmit`` (NACK) and ``_handle_rtcp_packet`` (REMB) are
+   replaced per sender instance, so a subscriber's feedback reaches our forwarding code.
+5. The sender's private SR counters (``__ntp_timestamp`` …) are kept current, so its RTCP sender
+   reports describe what we really sent (browsers use them for lip sync and RTT).
 
 tests/media/test_aiortc_hooks.py fails if an upgrade moves any of these.
 """
@@ -14,88 +23,42 @@ tests/media/test_aiortc_hooks.py fails if an upgrade moves any of these.
 from __future__ import annotations
 
 import asyncio
-import queue
-import threading
-import weakref
+import contextlib
 from collections.abc import Callable
-from fractions import Fraction
 from typing import Any
 
-import av
-from aiortc import RTCRtpReceiver, RTCRtpSender, rtcrtpreceiver
-from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
+from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtcrtpparameters import RTCRtpSendParameters
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci, unpack_remb_fci
 
-_original_decoder_worker = rtcrtpreceiver.decoder_worker
-_forwarded_queues: weakref.WeakSet[asyncio.Queue[Any]] = weakref.WeakSet()
+MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
-
-def is_keyframe(codec_name: str, data: bytes) -> bool:
-    """Whether an encoded frame can start a picture: subscribers joining or recovering wait for one."""
-    name = codec_name.lower()
-    if name == "vp8":
-        return bool(data) and (data[0] & 0x01) == 0  # VP8 frame tag: P bit clear on key frames
-    if name == "h264":
-        i = 0
-        while (i := data.find(b"\x00\x00\x01", i)) != -1:
-            if i + 3 < len(data) and (data[i + 3] & 0x1F) == 5:  # IDR slice
-                return True
-            i += 3
-        return False
-    return True  # audio: every frame stands alone
+RtpCallback = Callable[[RtpPacket, str], None]
 
 
-def _forwarding_worker(
-    loop: asyncio.AbstractEventLoop, input_q: queue.Queue[Any], output_q: asyncio.Queue[Any]
-) -> None:
-    while True:
-        task = input_q.get()
-        if task is None:
-            asyncio.run_coroutine_threadsafe(output_q.put(None), loop)
-            return
-        codec, encoded_frame = task
-        packet = av.Packet(encoded_frame.data)
-        packet.pts = encoded_frame.timestamp
-        packet.time_base = Fraction(1, codec.clockRate)
-        item = ForwardedFrame(packet, is_keyframe(codec.name, encoded_frame.data), codec.name)
-        asyncio.run_coroutine_threadsafe(output_q.put(item), loop)
+class _Tap:
+    """Stands where the receiver's jitter buffer was (hook 1)."""
+
+    __slots__ = ("_callback", "_codecs")
+
+    def __init__(self, codecs: dict[int, Any], callback: RtpCallback) -> None:
+        self._codecs = codecs
+        self._callback = callback
+
+    def add(self, packet: RtpPacket) -> tuple[bool, None]:
+        codec = self._codecs.get(packet.payload_type)
+        if codec is not None:
+            self._callback(packet, codec.name)
+        return False, None
 
 
-def _decoder_worker(
-    loop: asyncio.AbstractEventLoop,
-    input_q: queue.Queue[Any],
-    output_q: asyncio.Queue[Any],
-    decode_error: threading.Event,
-) -> None:
-    if output_q in _forwarded_queues:
-        _forwarding_worker(loop, input_q, output_q)
-    else:
-        _original_decoder_worker(loop, input_q, output_q, decode_error)
-
-
-class ForwardedFrame:
-    """An encoded frame on its way from a publisher to subscribers."""
-
-    __slots__ = ("codec", "keyframe", "packet")
-
-    def __init__(self, packet: Any, keyframe: bool, codec: str) -> None:
-        self.packet = packet
-        self.keyframe = keyframe
-        self.codec = codec
-
-
-def install() -> None:
-    """Idempotent: route receivers through the dispatcher above."""
-    rtcrtpreceiver.decoder_worker = _decoder_worker
-
-
-def forward_without_decoding(receiver: RTCRtpReceiver) -> None:
-    """Must be called before the receiver starts (in the peer connection's ``track`` event)."""
-    install()
-    _forwarded_queues.add(receiver.track._queue)  # type: ignore[attr-defined]
-
-
-def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
-    sender._send_keyframe = callback  # type: ignore[method-assign]
+def tap_rtp(receiver: RTCRtpReceiver, callback: RtpCallback) -> None:
+    """Hand every RTP packet the receiver gets to ``callback(packet, codec_name)`` instead of its jitter
+    buffer. Call before the receiver starts (in the peer connection's ``track`` event)."""
+    codecs = receiver._RTCRtpReceiver__codecs  # type: ignore[attr-defined]  # filled in by receive()
+    receiver._RTCRtpReceiver__jitter_buffer = _Tap(codecs, callback)  # type: ignore[attr-defined]
 
 
 async def request_keyframe(receiver: RTCRtpReceiver) -> bool:
@@ -128,24 +91,137 @@ def capped_remb(packet: Any, limit: int | None) -> Any:
     )
 
 
-def on_remb(sender: RTCRtpSender, callback: Callable[[int], None]) -> None:
-    """Call ``callback(bitrate)`` for each REMB a subscriber sends about this sender."""
-    original = sender._handle_rtcp_packet
-
-    async def handle(packet: Any) -> None:
-        bitrate = remb_of(packet)
-        if bitrate is not None and sender._ssrc in unpack_remb_fci(packet.fci)[1]:
-            callback(bitrate)
-        await original(packet)
-
-    sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
-
-
 def cap_upstream_remb(receiver: RTCRtpReceiver, limit: Callable[[], int | None]) -> None:
-    """Our REMB to the publisher never asks for more than ``limit()`` (the slowest subscriber's estimate)."""
+    """Our REMB to the publisher never asks for more than ``limit()`` (the subscribers' estimates)."""
     original = receiver._send_rtcp
 
     async def send(packet: Any) -> None:
         await original(capped_remb(packet, limit()))
 
     receiver._send_rtcp = send  # type: ignore[method-assign]
+
+
+def prefer_codec(transceiver: RTCRtpTransceiver, mime_type: str, parameters: dict[str, Any]) -> None:
+    """Put the publisher's codec first in a subscriber's answer, keeping the others as a fallback so
+    that negotiation never fails; a subscriber that lacks the codec simply gets no packets."""
+    caps = [c for c in RTCRtpSender.getCapabilities(transceiver.kind).codecs if not c.mimeType.endswith("/rtx")]
+    first = [c for c in caps if c.mimeType.lower() == mime_type.lower() and c.parameters == parameters]
+    transceiver.setCodecPreferences(first + [c for c in caps if c not in first])
+
+
+def negotiated_codec(transceiver: RTCRtpTransceiver) -> tuple[str, dict[str, Any]] | None:
+    """The codec a publisher's transceiver agreed on first: what it will send."""
+    for codec in transceiver._codecs:
+        if not codec.mimeType.lower().endswith("/rtx"):
+            return codec.mimeType, dict(codec.parameters)
+    return None
+
+
+class IdleTrack(MediaStreamTrack):
+    """What a forwarding sender's own packetizer reads: nothing, until stopped."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self._stopped: asyncio.Future[None] = asyncio.get_event_loop().create_future()
+
+    async def recv(self) -> Any:
+        await asyncio.shield(self._stopped)
+        raise MediaStreamError
+
+    def stop(self) -> None:
+        super().stop()
+        if not self._stopped.done():
+            self._stopped.set_result(None)
+
+
+class SenderPort:
+    """One subscriber's RTP sender, seen from the forwarding code (hooks 3–5)."""
+
+    def __init__(self, sender: RTCRtpSender) -> None:
+        self.sender = sender
+        self.ssrc: int = sender._ssrc
+        self.payload_types: dict[str, int] = {}  # codec name (lower case) → payload type
+        self.mid: str | None = None
+        self.mid_id: int | None = None
+        self.abs_id: int | None = None
+        self.ready = False
+        self.on_ready: Callable[[], None] = lambda: None
+        self.on_keyframe_request: Callable[[], None] = lambda: None
+        self.on_nack: Callable[[int], bytes | None] = lambda seq: None
+        self.on_remb: Callable[[int], None] = lambda bitrate: None
+        self._packets = 0
+        self._octets = 0
+        original_send = sender.send
+        original_rtcp = sender._handle_rtcp_packet
+
+        async def send(parameters: RTCRtpSendParameters) -> None:
+            await original_send(parameters)
+            if not self.ready:
+                self._configure(parameters)
+
+        async def retransmit(seq: int) -> None:
+            data = self.on_nack(seq)
+            if data is not None:
+                with contextlib.suppress(ConnectionError):
+                    await self.send_rtp(data)
+
+        async def handle_rtcp(packet: Any) -> None:
+            bitrate = remb_of(packet)
+            if bitrate is not None and self.ssrc in unpack_remb_fci(packet.fci)[1]:
+                self.on_remb(bitrate)
+            await original_rtcp(packet)
+
+        sender.send = send  # type: ignore[method-assign]
+        sender._retransmit = retransmit  # type: ignore[method-assign,assignment]
+        sender._send_keyframe = lambda: self.on_keyframe_request()  # type: ignore[method-assign]
+        sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
+
+    def _configure(self, parameters: RTCRtpSendParameters) -> None:
+        for codec in parameters.codecs:
+            name = codec.mimeType.split("/")[-1].lower()
+            if codec.payloadType is not None:
+                self.payload_types.setdefault(name, codec.payloadType)
+        for ext in parameters.headerExtensions:
+            if ext.uri == MID_URI:
+                self.mid_id = ext.id
+            elif ext.uri == ABS_SEND_TIME_URI:
+                self.abs_id = ext.id
+        self.mid = parameters.muxId
+        self.ready = True
+        self.on_ready()
+
+    async def send_rtp(self, data: bytes) -> None:
+        await self.sender.transport._send_rtp(data)
+
+    def sent(self, ntp: int, rtp_timestamp: int, payload_bytes: int) -> None:
+        """Keep the sender's RTCP SR truthful."""
+        self._packets += 1
+        self._octets += payload_bytes
+        s = self.sender
+        s._RTCRtpSender__ntp_timestamp = ntp  # type: ignore[attr-defined]
+        s._RTCRtpSender__rtp_timestamp = rtp_timestamp  # type: ignore[attr-defined]
+        s._RTCRtpSender__packet_count = self._packets  # type: ignore[attr-defined]
+        s._RTCRtpSender__octet_count = self._octets  # type: ignore[attr-defined]
+
+
+def watch_sent_rtp(sender: RTCRtpSender, callback: Callable[[bytes], None]) -> None:
+    """Let ``callback`` see every plain-text RTP/RTCP packet leaving the sender's transport (before
+    SRTP); the headless client stamps its frames' send times with it."""
+    original_send = sender.send
+
+    async def send(parameters: RTCRtpSendParameters) -> None:
+        await original_send(parameters)
+        transport = sender.transport
+        if getattr(transport, "_haiqiao_watched", False):
+            return
+        original = transport._send_rtp
+
+        async def send_rtp(data: bytes) -> None:
+            callback(data)
+            await original(data)
+
+        transport._send_rtp = send_rtp  # type: ignore[method-assign]
+        transport._haiqiao_watched = True  # type: ignore[attr-defined]
+
+    sender.send = send  # type: ignore[method-assign]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,16 @@ class IceServer:
     urls: list[str]
     username: str | None = None
     credential: str | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> IceServer:
+        """From the ``ice_servers`` entries of the join answer (the browser's RTCIceServer shape)."""
+        urls = data["urls"]
+        return cls(
+            urls=[urls] if isinstance(urls, str) else list(urls),
+            username=data.get("username"),
+            credential=data.get("credential"),
+        )
 
 
 class Publication(Protocol):

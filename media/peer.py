@@ -1,7 +1,7 @@
-"""A client's peer connection on aiortc: what it publishes becomes a Fanout, what it receives is a
-SubscriberTrack per publication. The client always offers; when the room adds tracks it asks the client
-for a new offer (aiortc has no ``negotiationneeded``, and Chromium refuses the header-extension ids
-aiortc would choose in an offer of its own)."""
+"""A client's peer connection on aiortc: what it publishes becomes a Fanout, and it receives each
+publication through a Downstream on a sender of its own. The client always offers; when the room adds
+tracks it asks the client for a new offer (aiortc has no ``negotiationneeded``, and Chromium refuses
+the header-extension ids aiortc would choose in an offer of its own)."""
 
 from __future__ import annotations
 
@@ -17,20 +17,22 @@ from aiortc import (
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
-    RTCRtpReceiver,
     RTCRtpSender,
+    RTCRtpTransceiver,
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamTrack
 
 from media.aiortc_hooks import (
+    IdleTrack,
+    SenderPort,
     cap_upstream_remb,
-    forward_without_decoding,
-    on_keyframe_request,
-    on_remb,
+    negotiated_codec,
+    prefer_codec,
     request_keyframe,
+    tap_rtp,
 )
-from media.forwarding import Fanout, SubscriberTrack
+from media.forwarding import Downstream, Fanout
 from media.interface import IceServer
 from media.transcoding import TranscodedPublication
 
@@ -84,32 +86,36 @@ class AiortcConnection:
         self.transcode = transcode
         self.id = uuid.uuid4().hex[:12]
         self.publications: list[Any] = []
-        self._sending: dict[int, tuple[RTCRtpSender, MediaStreamTrack, Any]] = {}
+        self._sending: dict[int, tuple[RTCRtpSender, Downstream | MediaStreamTrack, Any]] = {}
         self._on_publication = on_publication
         self._on_state = on_state
         self.pc.on("track", self._track)
         self.pc.on("connectionstatechange", self._state)
 
     def _track(self, track: MediaStreamTrack) -> None:
-        receiver = self._receiver_of(track)
-        if not self.accept_media or receiver is None:
+        transceiver = self._transceiver_of(track)
+        if not self.accept_media or transceiver is None:
             return  # an observer's tracks are never read, so they are never forwarded
+        receiver = transceiver.receiver
         publication: Any
+        stream_id = f"{self.id}-{track.kind}"
         if self.transcode:
-            publication = TranscodedPublication(track, track.kind, f"{self.id}-{track.kind}")
+            publication = TranscodedPublication(track, track.kind, stream_id)
         else:
-            forward_without_decoding(receiver)
-            publication = Fanout(track, track.kind, f"{self.id}-{track.kind}", lambda: request_keyframe(receiver))
+            publication = Fanout(
+                track.kind, stream_id, lambda: request_keyframe(receiver), codec=negotiated_codec(transceiver)
+            )
+            tap_rtp(receiver, publication.push)
             cap_upstream_remb(receiver, publication.remb_limit)
         self.publications.append(publication)
         result = self._on_publication(publication)
         if asyncio.iscoroutine(result):
             asyncio.ensure_future(result)
 
-    def _receiver_of(self, track: MediaStreamTrack) -> RTCRtpReceiver | None:
+    def _transceiver_of(self, track: MediaStreamTrack) -> RTCRtpTransceiver | None:
         for transceiver in self.pc.getTransceivers():
             if transceiver.receiver.track is track:
-                return transceiver.receiver
+                return transceiver
         return None
 
     async def _state(self) -> None:
@@ -128,12 +134,17 @@ class AiortcConnection:
         """Start forwarding a publication to this client (takes effect after renegotiation)."""
         if id(publication) in self._sending:
             return
-        track = publication.subscribe()
-        sender = self.pc.addTrack(track)
-        if isinstance(track, SubscriberTrack):
-            on_keyframe_request(sender, track.keyframe_requested)
-            on_remb(sender, track.bandwidth_estimate)
-        self._sending[id(publication)] = (sender, track, publication)
+        handle: Any
+        if isinstance(publication, Fanout):
+            sender = self.pc.addTrack(IdleTrack(publication.kind))
+            transceiver = next(t for t in self.pc.getTransceivers() if t.sender is sender)
+            if publication.codec is not None:
+                prefer_codec(transceiver, *publication.codec)
+            handle = publication.subscribe(SenderPort(sender))
+        else:
+            handle = publication.subscribe()
+            sender = self.pc.addTrack(handle)
+        self._sending[id(publication)] = (sender, handle, publication)
 
     def stop_sending(self, publication: Any) -> None:
         self.stop_sending_id(id(publication))
@@ -142,9 +153,10 @@ class AiortcConnection:
         """Stop feeding that publication; its m-line stays and goes quiet (no renegotiation needed)."""
         entry = self._sending.pop(publication_id, None)
         if entry is not None:
-            _, track, publication = entry
-            track.stop()
-            publication.unsubscribe(track)
+            sender, handle, publication = entry
+            if sender.track is not None:
+                sender.track.stop()
+            publication.unsubscribe(handle)
 
     def unplaced_kinds(self) -> dict[str, int]:
         """Tracks waiting for an m-line of their own: the client must offer that many more."""
@@ -169,8 +181,7 @@ class AiortcConnection:
     async def close(self) -> None:
         for fanout in self.publications:
             await fanout.close()
-        for _, track, _pub in list(self._sending.values()):
-            track.stop()
-        self._sending.clear()
+        for publication_id in list(self._sending):
+            self.stop_sending_id(publication_id)
         with contextlib.suppress(TimeoutError, Exception):
             await asyncio.wait_for(self.pc.close(), CLOSE_TIMEOUT)

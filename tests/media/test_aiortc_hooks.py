@@ -1,50 +1,125 @@
-"""The aiortc internals the SFU relies on are still where media/aiortc_hooks.py expects them."""
+"""The aiortc internals the SFU relies on still work the way media/aiortc_hooks.py expects: each test
+drives the real aiortc class through the hook, so an upgrade that moves one fails here, by name."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from importlib.metadata import version
 
-from aiortc import RTCRtpReceiver, RTCRtpSender, rtcrtpreceiver
-from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_PLI, RtcpPsfbPacket, pack_remb_fci
+from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc.rtcrtpparameters import (
+    RTCRtpCodecParameters,
+    RTCRtpHeaderExtensionParameters,
+    RTCRtpSendParameters,
+)
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    RtcpPsfbPacket,
+    RtcpRtpfbPacket,
+    RtpPacket,
+    pack_remb_fci,
+)
 
 from media import aiortc_hooks
+from media.aiortc_hooks import IdleTrack, SenderPort, tap_rtp
+
+VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
+
+
+class FakeTransport:
+    """Stands in for RTCDtlsTransport: what receivers and senders call on it."""
+
+    state = "connected"
+    _stats_id = "transport"
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def _register_rtp_receiver(self, receiver: object, parameters: object) -> None: ...
+
+    def _register_rtp_sender(self, sender: object, parameters: object) -> None: ...
+
+    def _unregister_rtp_sender(self, sender: object) -> None: ...
+
+    async def _send_rtp(self, data: bytes) -> None:
+        self.sent.append(data)
 
 
 def test_aiortc_is_the_pinned_version() -> None:
     assert version("aiortc") == "1.16.0", "re-check media/aiortc_hooks.py against the new aiortc, then re-pin"
 
 
-def test_the_receiver_looks_up_its_decoder_worker_at_receive_time() -> None:
-    source = inspect.getsource(RTCRtpReceiver.receive)
-    assert "target=decoder_worker" in source
-    params = list(inspect.signature(aiortc_hooks._original_decoder_worker).parameters)
-    assert params == ["loop", "input_q", "output_q", "decode_error"]
-    aiortc_hooks.install()
-    assert rtcrtpreceiver.decoder_worker is aiortc_hooks._decoder_worker
+async def test_the_tap_gets_every_packet_instead_of_the_jitter_buffer() -> None:
+    receiver = RTCRtpReceiver("video", FakeTransport())  # type: ignore[arg-type]
+    got: list[tuple[int, str]] = []
+    tap_rtp(receiver, lambda packet, codec: got.append((packet.sequence_number, codec)))
+    receiver._RTCRtpReceiver__codecs[96] = VP8  # type: ignore[attr-defined]  # what receive() fills in
+    for seq in (7, 9, 8):  # out of order, with a hole for a moment: passed on at once, as they come
+        packet = RtpPacket(payload_type=96, sequence_number=seq, timestamp=3000, ssrc=1234)
+        packet.payload = bytes([0x10, 0x00, 0x9D])
+        await receiver._handle_rtp_packet(packet, arrival_time_ms=0)
+    assert got == [(7, "VP8"), (9, "VP8"), (8, "VP8")]
+    unknown = RtpPacket(payload_type=100, sequence_number=10, ssrc=1234, payload=b"\x00")
+    await receiver._handle_rtp_packet(unknown, arrival_time_ms=0)
+    assert len(got) == 3
 
 
-def test_keyframe_and_pli_entry_points_exist() -> None:
-    assert "_send_keyframe" in inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+def test_the_receiver_still_asks_upstream_for_what_the_relay_lost() -> None:
+    # NACKs upstream happen before the jitter buffer, which is where the tap sits.
+    source = inspect.getsource(RTCRtpReceiver._handle_rtp_packet)
+    assert source.index("_send_rtcp_nack") < source.index("self.__jitter_buffer.add(packet)")
+    assert "_send_rtcp(" in source  # our REMB goes out through _send_rtcp (capped)
     assert inspect.iscoroutinefunction(RTCRtpReceiver._send_rtcp_pli)
-    assert callable(RTCRtpReceiver.getSynchronizationSources)
-    assert "self._track._queue" in inspect.getsource(RTCRtpReceiver.receive)
 
 
-def test_vp8_and_h264_keyframes_are_recognised() -> None:
-    assert aiortc_hooks.is_keyframe("VP8", bytes([0x10, 0x02, 0x00]))  # P bit clear
-    assert not aiortc_hooks.is_keyframe("VP8", bytes([0x11, 0x02, 0x00]))
-    assert aiortc_hooks.is_keyframe("H264", b"\x00\x00\x00\x01\x67\x00\x00\x01\x65\x88")  # SPS + IDR
-    assert not aiortc_hooks.is_keyframe("H264", b"\x00\x00\x00\x01\x41\x9a")
-    assert aiortc_hooks.is_keyframe("opus", b"\x01")
+async def test_a_sender_port_learns_the_negotiation_and_takes_the_subscribers_feedback() -> None:
+    transport = FakeTransport()
+    track = IdleTrack("video")
+    sender = RTCRtpSender(track, transport)  # type: ignore[arg-type]
+    for name in ("ntp_timestamp", "rtp_timestamp", "packet_count", "octet_count"):
+        assert hasattr(sender, f"_RTCRtpSender__{name}"), name  # else sent() would set new attributes
+    port = SenderPort(sender)
+    events: list[object] = []
+    port.on_ready = lambda: events.append("ready")
+    port.on_keyframe_request = lambda: events.append("keyframe")
+    port.on_remb = events.append
+    port.on_nack = lambda seq: b"again" if seq == 42 else None
+
+    params = RTCRtpSendParameters(
+        codecs=[VP8],
+        headerExtensions=[
+            RTCRtpHeaderExtensionParameters(id=4, uri="urn:ietf:params:rtp-hdrext:sdes:mid"),
+            RTCRtpHeaderExtensionParameters(id=2, uri="http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"),
+        ],
+        muxId="3",
+    )
+    await sender.send(params)
+    assert port.ready
+    assert events == ["ready"]
+    assert (port.payload_types, port.mid, port.mid_id, port.abs_id) == ({"vp8": 96}, "3", 4, 2)
+
+    await sender._handle_rtcp_packet(RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=1, media_ssrc=sender._ssrc))
+    await sender._handle_rtcp_packet(RtcpPsfbPacket(fmt=RTCP_PSFB_FIR, ssrc=1, media_ssrc=sender._ssrc))
+    remb = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=1, media_ssrc=0, fci=pack_remb_fci(800_000, [sender._ssrc]))
+    await sender._handle_rtcp_packet(remb)
+    nack = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=1, media_ssrc=sender._ssrc)
+    nack.lost = [41, 42]
+    await sender._handle_rtcp_packet(nack)
+    assert events == ["ready", "keyframe", "keyframe", 800_000]
+    assert b"again" in transport.sent  # the NACKed packet went out again, the unknown one did not
+
+    port.sent(ntp=123 << 32, rtp_timestamp=9000, payload_bytes=1000)
+    assert sender._RTCRtpSender__rtp_timestamp == 9000  # type: ignore[attr-defined]
+    assert sender._RTCRtpSender__packet_count == 1  # type: ignore[attr-defined]
+    track.stop()
+    await asyncio.wait_for(sender.stop(), 3)  # the idle packetizer ends when its track stops
 
 
-def test_remb_entry_points_exist() -> None:
-    assert "RTCP_PSFB_APP" in inspect.getsource(RTCRtpSender._handle_rtcp_packet)
-    assert "_send_rtcp(" in inspect.getsource(RTCRtpReceiver._handle_rtp_packet)
-
-
-def test_our_remb_upstream_is_capped_by_the_slowest_subscriber() -> None:
+def test_our_remb_upstream_is_capped_by_the_subscribers() -> None:
     remb = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=1, media_ssrc=0, fci=pack_remb_fci(1_500_000, [42]))
     assert aiortc_hooks.remb_of(remb) == 1_500_000
     capped = aiortc_hooks.capped_remb(remb, 300_000)
@@ -53,3 +128,23 @@ def test_our_remb_upstream_is_capped_by_the_slowest_subscriber() -> None:
     assert aiortc_hooks.capped_remb(remb, None) is remb  # no subscriber has reported yet
     pli = RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=1, media_ssrc=42)
     assert aiortc_hooks.capped_remb(pli, 1) is pli
+
+
+def test_codec_preference_puts_the_publishers_codec_first() -> None:
+    from aiortc import RTCPeerConnection
+
+    async def scenario() -> list[str]:
+        pc = RTCPeerConnection()
+        transceiver = pc.addTransceiver("video", direction="sendonly")
+        aiortc_hooks.prefer_codec(
+            transceiver,
+            "video/H264",
+            {"packetization-mode": "1", "level-asymmetry-allowed": "1", "profile-level-id": "42e01f"},
+        )
+        names = [c.mimeType for c in transceiver._preferred_codecs]
+        await pc.close()
+        return names
+
+    names = asyncio.run(scenario())
+    assert names[0] == "video/H264"
+    assert "video/VP8" in names  # kept as a fallback: negotiation never fails over it

@@ -1,129 +1,261 @@
-"""Fan-out: a slow subscriber waits for a keyframe instead of holding others back; keyframe requests
-from many joiners collapse into one."""
+"""Fan-out at the RTP level, against a fake sender: start on key frames, continuous sequence numbers,
+bounded queues, coalesced key frame requests, NACKs answered hop by hop, REMB aggregation."""
 
 from __future__ import annotations
 
 import asyncio
-from fractions import Fraction
+from collections.abc import Callable
+from dataclasses import dataclass
 
-import av
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+import pytest
 
-from media.aiortc_hooks import ForwardedFrame
-from media.forwarding import VIDEO_QUEUE, Fanout
+from media.forwarding import AUDIO_QUEUE, KEYFRAME_INTERVAL, REMB_FLOOR, VIDEO_QUEUE, Fanout
+from media.rtp import parse_header
+
+KEY = bytes([0x10, 0x00, 0x9D, 0x01, 0x2A])  # VP8: S=1, PID=0, frame tag with P=0
+DELTA = bytes([0x10, 0x01, 0x00])  # VP8: S=1, PID=0, P=1
+CONT = bytes([0x00, 0x55])  # VP8: a continuation packet
 
 
-class Feed(MediaStreamTrack):
-    """A publisher's encoded frames, pushed by the test."""
+@dataclass
+class Pkt:
+    sequence_number: int
+    timestamp: int
+    payload: bytes
+    marker: int = 1
+    ssrc: int = 1111
+    payload_type: int = 96
 
-    kind = "video"
 
+class FakePort:
+    def __init__(self, ssrc: int = 5555, ready: bool = True, block: asyncio.Event | None = None) -> None:
+        self.ssrc = ssrc
+        self.payload_types = {"vp8": 120, "opus": 111}
+        self.mid, self.mid_id, self.abs_id = "3", 4, 2
+        self.ready = ready
+        self.on_ready: Callable[[], None] = lambda: None
+        self.on_keyframe_request: Callable[[], None] = lambda: None
+        self.on_nack: Callable[[int], bytes | None] = lambda seq: None
+        self.on_remb: Callable[[int], None] = lambda bitrate: None
+        self.out: list[bytes] = []
+        self.block = block
+        self.sr: tuple[int, int, int] | None = None
+
+    async def send_rtp(self, data: bytes) -> None:
+        if self.block is not None:
+            await self.block.wait()
+        self.out.append(data)
+
+    def sent(self, ntp: int, rtp_timestamp: int, payload_bytes: int) -> None:
+        self.sr = (ntp, rtp_timestamp, payload_bytes)
+
+    def headers(self) -> list[tuple[int, bool, int, int, int]]:
+        return [parse_header(d) for d in self.out]
+
+
+class Clock:
     def __init__(self) -> None:
-        super().__init__()
-        self.queue: asyncio.Queue[ForwardedFrame | None] = asyncio.Queue()
+        self.now = 100.0
 
-    def push(self, n: int, keyframe: bool = False) -> None:
-        packet = av.Packet(bytes([0x10 if keyframe else 0x11]) + bytes(100))
-        packet.pts, packet.time_base = n * 3000, Fraction(1, 90000)
-        self.queue.put_nowait(ForwardedFrame(packet, keyframe, "VP8"))
-
-    async def recv(self) -> ForwardedFrame:
-        item = await self.queue.get()
-        if item is None:
-            raise MediaStreamError
-        return item
+    def __call__(self) -> float:
+        return self.now
 
 
 async def settle() -> None:
-    for _ in range(5):
+    for _ in range(10):
         await asyncio.sleep(0)
 
 
-async def test_joiners_wait_for_a_keyframe_and_share_one_request() -> None:
-    feed = Feed()
-    asked = []
+def make(kind: str = "video") -> tuple[Fanout, list[int], Clock]:
+    asked: list[int] = []
+    clock = Clock()
 
     async def ask() -> bool:
         asked.append(1)
         return True
 
-    fanout = Fanout(feed, "video", "seat", ask)
-    subscribers = [fanout.subscribe() for _ in range(10)]
+    return Fanout(kind, "seat", ask, clock=clock), asked, clock
+
+
+async def test_a_subscriber_starts_on_a_keyframe_with_its_own_ssrc_and_continuous_numbers() -> None:
+    fanout, asked, _ = make()
+    port = FakePort()
+    fanout.subscribe(port)
     await settle()
-    assert len(asked) == 1  # ten joiners, one keyframe request
-    feed.push(1)  # a delta frame is useless to someone who has no picture yet
-    feed.push(2, keyframe=True)
-    feed.push(3)
+    assert asked == [1]  # a joiner asks for a key frame at once
+    fanout.push(Pkt(1000, 3000, DELTA), "VP8")  # nothing decodable yet: dropped
+    fanout.push(Pkt(1001, 6000, KEY, marker=0), "VP8")
+    fanout.push(Pkt(1002, 6000, CONT), "VP8")
+    fanout.push(Pkt(1004, 9000, DELTA), "VP8")  # 1003 lost upstream: the gap is kept, so it can be NACKed
     await settle()
-    first = await asyncio.wait_for(subscribers[0].recv(), 1)
-    assert bytes(first)[0] == 0x10  # the keyframe came first
-    assert all(s.dropped == 1 for s in subscribers)
-    await fanout.close()
+    heads = port.headers()
+    assert [h[0] for h in heads] == [120, 120, 120]  # the subscriber's payload type
+    assert {h[4] for h in heads} == {5555}
+    seqs = [h[2] for h in heads]
+    assert seqs[1] == (seqs[0] + 1) & 0xFFFF
+    assert seqs[2] == (seqs[0] + 3) & 0xFFFF
+    assert [h[3] for h in heads] == [6000, 6000, 9000]  # timestamps kept
+    assert [h[1] for h in heads] == [False, True, True]
+    assert port.out[0][12:14] == b"\xbe\xde"  # mid and abs-send-time in the one-byte form
+    assert port.out[0].endswith(KEY)
+    assert port.sr is not None
+    assert port.sr[1] == 9000
 
 
-async def test_a_slow_subscriber_drops_and_recovers_on_a_keyframe_without_holding_back_others() -> None:
-    feed = Feed()
-    asked = []
-
-    async def ask() -> bool:
-        asked.append(1)
-        return True
-
-    clock = [0.0]
-    fanout = Fanout(feed, "video", "seat", ask, clock=lambda: clock[0])
-    fast, slow = fanout.subscribe(), fanout.subscribe()
-    feed.push(0, keyframe=True)
+async def test_a_subscriber_not_negotiated_yet_asks_for_its_keyframe_when_it_is() -> None:
+    fanout, asked, clock = make()
+    port = FakePort(ready=False)
+    fanout.subscribe(port)
+    fanout.push(Pkt(1, 3000, KEY), "VP8")
     await settle()
-    received = []
-    for n in range(1, VIDEO_QUEUE + 5):
-        feed.push(n)
-        await settle()
-        received.append(await asyncio.wait_for(fast.recv(), 1))  # the fast one keeps up
-    assert len(received) == VIDEO_QUEUE + 4
-    assert slow.waiting_for_keyframe  # overflowed: its backlog was dropped
-    assert slow.dropped >= VIDEO_QUEUE
-    clock[0] += 1.0
-    feed.push(99)
+    assert port.out == []
+    assert asked == []
+    clock.now += 2
+    port.ready = True
+    port.on_ready()
     await settle()
-    assert len(asked) == 2  # it asked the publisher for a fresh picture
-    feed.push(100, keyframe=True)
+    assert asked == [1]
+    fanout.push(Pkt(2, 6000, KEY), "VP8")
     await settle()
-    recovered = await asyncio.wait_for(slow.recv(), 1)
-    assert bytes(recovered)[0] == 0x10
-    await fanout.close()
+    assert len(port.out) == 1
 
 
-async def test_muting_stops_forwarding() -> None:
-    feed = Feed()
+async def test_ten_joiners_cost_one_keyframe_request_and_a_second_is_sent_after_the_interval() -> None:
+    fanout, asked, clock = make()
+    for _ in range(10):
+        fanout.subscribe(FakePort())
+    await settle()
+    assert asked == [1]  # the first is on its way; the others wait for it
+    fanout.push(Pkt(1, 3000, KEY), "VP8")
+    for _ in range(5):  # subscribers report picture loss right after
+        fanout.request_keyframe()
+    fanout.push(Pkt(2, 6000, DELTA), "VP8")
+    await settle()
+    assert asked == [1]  # too soon: deferred, not dropped
+    clock.now += KEYFRAME_INTERVAL
+    fanout.push(Pkt(3, 9000, DELTA), "VP8")
+    await settle()
+    assert asked == [1, 1]
 
-    async def ask() -> bool:
-        return True
 
-    fanout = Fanout(feed, "video", "seat", ask)
-    sub = fanout.subscribe()
+async def test_a_stuck_subscriber_drops_until_the_next_keyframe_and_does_not_hold_back_others() -> None:
+    fanout, asked, clock = make()
+    stuck = asyncio.Event()
+    slow, fast = FakePort(block=stuck), FakePort()
+    fanout.subscribe(slow)
+    fast_down = fanout.subscribe(fast)
+    fanout.push(Pkt(0, 0, KEY), "VP8")
+    for i in range(1, VIDEO_QUEUE + 20):
+        fanout.push(Pkt(i, i * 3000, DELTA), "VP8")
+        await asyncio.sleep(0)
+    assert len(fast.out) == VIDEO_QUEUE + 20  # the fast one got everything, promptly
+    assert fast_down.dropped == 0
+    stuck.set()
+    await settle()
+    clock.now += 5
+    fanout.push(Pkt(500, 500 * 3000, DELTA), "VP8")  # still waiting: no key frame yet
+    fanout.push(Pkt(501, 501 * 3000, KEY), "VP8")
+    fanout.push(Pkt(502, 502 * 3000, DELTA), "VP8")
+    await settle()
+    assert len(asked) >= 2  # it asked for a key frame when it fell behind
+    tail = slow.headers()[-2:]
+    assert tail[0][3] == 501 * 3000
+    assert tail[1][3] == 502 * 3000
+    # After the restart the sequence continues without a gap: nothing to NACK for what was dropped.
+    seqs = [h[2] for h in slow.headers()]
+    assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:], strict=False))
+
+
+async def test_audio_queue_is_bounded_too() -> None:
+    fanout, _, _ = make("audio")
+    stuck = asyncio.Event()
+    port = FakePort(block=stuck)
+    down = fanout.subscribe(port)
+    for i in range(AUDIO_QUEUE * 3):
+        fanout.push(Pkt(i, i * 960, b"\x78\x01"), "opus")
+    assert len(down.queue) <= AUDIO_QUEUE
+    assert down.dropped > 0
+
+
+async def test_nacks_are_answered_from_the_subscribers_own_history() -> None:
+    fanout, _, _ = make()
+    port = FakePort()
+    down = fanout.subscribe(port)
+    fanout.push(Pkt(10, 3000, KEY), "VP8")
+    fanout.push(Pkt(11, 6000, DELTA), "VP8")
+    await settle()
+    seq = port.headers()[1][2]
+    assert port.on_nack(seq) == port.out[1]
+    assert port.on_nack((seq + 100) & 0xFFFF) is None
+    assert down.retransmitted == 1
+
+
+async def test_muting_stops_the_flow_and_unmuting_restarts_on_a_keyframe() -> None:
+    fanout, asked, clock = make()
+    port = FakePort()
+    fanout.subscribe(port)
+    fanout.push(Pkt(1, 3000, KEY), "VP8")
     fanout.set_muted(True)
-    feed.push(1, keyframe=True)
+    fanout.push(Pkt(2, 6000, DELTA), "VP8")
     await settle()
-    assert sub._queue.empty()
+    assert len(port.out) == 1
+    clock.now += 5
     fanout.set_muted(False)
-    feed.push(2, keyframe=True)
+    fanout.push(Pkt(3, 9000, DELTA), "VP8")  # not decodable after the gap
+    fanout.push(Pkt(4, 12000, KEY), "VP8")
     await settle()
-    assert not sub._queue.empty()
-    await fanout.close()
+    assert [h[3] for h in port.headers()] == [3000, 12000]
+    assert len(asked) == 2
 
 
-async def test_the_publishers_limit_is_the_slowest_subscribers_estimate() -> None:
-    feed = Feed()
+async def test_a_publisher_restart_with_a_new_ssrc_keeps_the_subscribers_stream_continuous() -> None:
+    fanout, _, _ = make()
+    port = FakePort()
+    fanout.subscribe(port)
+    fanout.push(Pkt(1, 3000, KEY), "VP8")
+    fanout.push(Pkt(40000, 777, DELTA, ssrc=2222), "VP8")  # new source, not decodable yet
+    fanout.push(Pkt(40001, 3777, KEY, ssrc=2222), "VP8")
+    await settle()
+    heads = port.headers()
+    assert len(heads) == 2
+    assert (heads[1][2] - heads[0][2]) & 0xFFFF == 1
+    assert heads[1][3] != 3777  # rebased onto the subscriber's timeline
+    assert 0 < (heads[1][3] - heads[0][3]) & 0xFFFFFFFF < 90_000 * 5
 
-    async def ask() -> bool:
-        return True
 
-    fanout = Fanout(feed, "video", "seat", ask)
-    island, town = fanout.subscribe(), fanout.subscribe()
-    assert fanout.remb_limit() is None
-    town.bandwidth_estimate(1_200_000)
-    island.bandwidth_estimate(250_000)  # a weak island link
-    assert fanout.remb_limit() == 250_000
-    island.stop()  # it left: the others need not wait for it
-    assert fanout.remb_limit() == 1_200_000
-    await fanout.close()
+async def test_a_codec_the_subscriber_did_not_negotiate_is_not_forwarded() -> None:
+    fanout, _, _ = make()
+    port = FakePort()
+    fanout.subscribe(port)
+    fanout.push(Pkt(1, 3000, b"\x67\x42\x00"), "H264")
+    await settle()
+    assert port.out == []
+
+
+def test_the_publisher_is_asked_for_what_the_slowest_subscriber_takes_but_not_below_a_floor() -> None:
+    async def scenario() -> None:
+        fanout, _, _ = make()
+        a, b = FakePort(), FakePort()
+        fanout.subscribe(a), fanout.subscribe(b)
+        assert fanout.remb_limit() is None
+        a.on_remb(900_000)
+        b.on_remb(400_000)
+        assert fanout.remb_limit() == 400_000
+        b.on_remb(20_000)
+        assert fanout.remb_limit() == REMB_FLOOR
+        await fanout.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("start", [0, 65530])
+async def test_sequence_numbers_wrap(start: int) -> None:
+    fanout, _, _ = make()
+    port = FakePort()
+    fanout.subscribe(port)
+    for i in range(12):
+        fanout.push(Pkt((start + i) & 0xFFFF, i * 3000, KEY if i == 0 else DELTA), "VP8")
+    await settle()
+    seqs = [h[2] for h in port.headers()]
+    assert len(seqs) == 12
+    assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:], strict=False))

@@ -13,18 +13,24 @@ WIDTH, HEIGHT = 320, 240
 
 
 class TestCardTrack(VideoStreamTrack):
-    """A bar that moves every frame, so a frozen picture is visible as one."""
+    """A bar that moves every frame, so a frozen picture is visible as one, and the frame number in
+    16 black-or-white blocks along the top edge, so a decoded picture can be told apart from any other."""
 
-    def __init__(self) -> None:
+    def __init__(self, width: int = WIDTH, height: int = HEIGHT) -> None:
         super().__init__()
+        self.width, self.height = width, height
         self.count = 0
 
     async def recv(self) -> VideoFrame:
         pts, time_base = await self.next_timestamp()
-        image = np.zeros((HEIGHT, WIDTH, 3), dtype=np.uint8)
+        image = np.zeros((self.height, self.width, 3), dtype=np.uint8)
         image[:, :, 2] = 90
-        x = (self.count * 4) % WIDTH
+        x = (self.count * 4) % self.width
         image[:, x : x + 16, :] = 240
+        block = self.width // 16
+        for bit in range(16):
+            if self.count >> bit & 1:
+                image[:16, bit * block : (bit + 1) * block, :] = 255
         self.count += 1
         frame = VideoFrame.from_ndarray(image, format="bgr24")
         frame.pts, frame.time_base = pts, time_base

@@ -1,0 +1,124 @@
+"""A headless classroom's peer connection (the client side of the relay), for clients/bot.py.
+
+It publishes a synthetic test card and a tone, and counts what it receives at the RTP level — frames
+that arrived complete, bytes, when the first one came — without decoding, so one process can play forty
+classrooms. It also notes when each of its own video frames left and when each received frame
+completed, keyed by RTP timestamp: the relay keeps timestamps, so the two give the relay's latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamTrack
+from aiortc.rtp import RtpPacket
+
+from media.aiortc_hooks import tap_rtp, watch_sent_rtp
+from media.interface import IceServer
+from media.peer import CLOSE_TIMEOUT, rtc_configuration
+from media.rtp import FrameCounter, is_rtcp, parse_header
+from media.synthetic import TestCardTrack, ToneTrack
+
+
+@dataclass
+class Received:
+    kind: str
+    mid: str | None
+    codec: str | None = None
+    frames: int = 0
+    bytes: int = 0
+    first_at: float | None = None
+    completed_at: dict[int, float] = field(default_factory=dict)  # video: RTP timestamp → monotonic
+
+
+class ClientPeer:
+    def __init__(
+        self,
+        ice_servers: list[IceServer],
+        *,
+        publish: bool = True,
+        size: tuple[int, int] = (320, 240),
+        on_first_video: Callable[[float], None] | None = None,
+    ) -> None:
+        self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
+        self.received: list[Received] = []
+        self.sent_at: dict[int, float] = {}  # own video frames: RTP timestamp → monotonic when sent
+        self._counters: list[FrameCounter] = []
+        self._on_first_video = on_first_video
+        self._video_ssrc: int | None = None
+        self.pc.on("track", self._on_track)
+        if publish:
+            self.pc.addTrack(ToneTrack())
+            video = self.pc.addTrack(TestCardTrack(*size))
+            self._video_ssrc = video._ssrc
+            watch_sent_rtp(video, self._sent)
+        else:
+            self.pc.addTransceiver("audio", direction="recvonly")
+            self.pc.addTransceiver("video", direction="recvonly")
+
+    def _sent(self, data: bytes) -> None:
+        if len(data) < 12 or is_rtcp(data):
+            return
+        _, marker, _, ts, ssrc = parse_header(data)
+        if marker and ssrc == self._video_ssrc:
+            self.sent_at[ts] = time.monotonic()
+            if len(self.sent_at) > 4096:
+                self.sent_at.pop(next(iter(self.sent_at)))
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        transceiver = next((t for t in self.pc.getTransceivers() if t.receiver.track is track), None)
+        if transceiver is None:
+            return
+        entry = Received(kind=track.kind, mid=transceiver.mid)
+        self.received.append(entry)
+        holder: dict[str, FrameCounter] = {}
+
+        def on_packet(packet: RtpPacket, codec: str) -> None:
+            now = time.monotonic()
+            if entry.kind == "audio":
+                entry.bytes += len(packet.payload)
+                if packet.payload:
+                    entry.frames += 1
+            else:
+                counter = holder.get("c")
+                if counter is None:
+                    counter = holder["c"] = FrameCounter(codec)
+                    entry.codec, entry.completed_at = codec, counter.completed_at
+                counter.add(packet.sequence_number, packet.timestamp, bool(packet.marker), packet.payload, now)
+                entry.frames, entry.bytes = counter.frames, counter.bytes
+            if entry.first_at is None and entry.frames:
+                entry.first_at = now
+                if entry.kind == "video" and self._on_first_video is not None:
+                    self._on_first_video(now)
+
+        tap_rtp(transceiver.receiver, on_packet)
+
+    async def offer(self) -> str:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        return str(self.pc.localDescription.sdp)
+
+    async def accept_answer(self, sdp: str) -> None:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+
+    async def offer_more(self, audio: int, video: int) -> str:
+        """The server has more to send: room for it, and a new offer."""
+        for kind, n in (("audio", audio), ("video", video)):
+            for _ in range(n):
+                self.pc.addTransceiver(kind, direction="recvonly")
+        return await self.offer()
+
+    def mid_kinds(self) -> dict[str, str]:
+        return {t.mid: t.kind for t in self.pc.getTransceivers() if t.mid is not None}
+
+    @property
+    def connection_state(self) -> str:
+        return str(self.pc.connectionState)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.pc.close(), CLOSE_TIMEOUT)
