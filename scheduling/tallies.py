@@ -3,14 +3,21 @@ across schools (按一定比例计入本人教学工作量), and the county's co
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from scheduling.errors import Invalid
+from scheduling.quotas import Membership
+
 
 @dataclass(frozen=True)
 class Lesson:
+    """One session as the tallies see it. ``receiver_school_ids``: schools whose classrooms really
+    connected (the adapter decides; scheduled-but-absent receivers should be left out)."""
+
     session_id: int
     host_school_id: int
     receiver_school_ids: frozenset[int]
@@ -34,6 +41,7 @@ class TeacherTally:
 
 
 def school_tallies(lessons: Iterable[Lesson]) -> list[SchoolTally]:
+    """Per school, sorted by id: held sessions it hosted, and held sessions of another school it received."""
     hosted: dict[int, int] = defaultdict(int)
     received: dict[int, int] = defaultdict(int)
     for lesson in lessons:
@@ -46,6 +54,10 @@ def school_tallies(lessons: Iterable[Lesson]) -> list[SchoolTally]:
 
 
 def teacher_tallies(lessons: Iterable[Lesson], ratio: float) -> list[TeacherTally]:
+    """Per host teacher, sorted by id: held sessions, those taught to another school's classrooms, and the
+    workload credit ``cross_school × ratio`` (the community's ``workload_ratio``, rounded to 0.01)."""
+    if not (math.isfinite(ratio) and ratio >= 0):
+        raise Invalid("工作量折算比例须 ≥ 0 / the workload ratio must be ≥ 0", code="bad_workload_ratio")
     held: dict[int, int] = defaultdict(int)
     cross: dict[int, int] = defaultdict(int)
     for lesson in lessons:
@@ -81,8 +93,15 @@ class Coverage:
         return self.rural_covered / self.rural_schools if self.rural_schools else 0.0
 
 
+def schools_in_communities(day: date, core_school_ids: Iterable[int], memberships: Iterable[Membership]) -> set[int]:
+    """Every school that is a core school, or a member on ``day``, of some community."""
+    return set(core_school_ids) | {m.school_id for m in memberships if m.covers(day)}
+
+
 def coverage(schools: Sequence[SchoolInfo], members_on_day: Iterable[int], day: date) -> Coverage:
-    """``members_on_day``: ids of every school that is a core or member school of some community that day."""
+    """The county's coverage on ``day``: of the schools open that day (all, and rural), how many belong
+    to a community. ``members_on_day``: ids of every school that is a core or member school of some
+    community that day (``schools_in_communities``). A school closed on ``day`` counts in neither."""
     open_schools = [s for s in schools if s.closed_on is None or s.closed_on > day]
     covered_ids = set(members_on_day)
     rural = [s for s in open_schools if s.rural]
@@ -93,3 +112,10 @@ def coverage(schools: Sequence[SchoolInfo], members_on_day: Iterable[int], day: 
         rural_schools=len(rural),
         rural_covered=sum(1 for s in rural if s.school_id in covered_ids),
     )
+
+
+def coverage_on(
+    schools: Sequence[SchoolInfo], day: date, *, core_school_ids: Iterable[int], memberships: Iterable[Membership]
+) -> Coverage:
+    """``coverage`` from the communities' core schools and every community's dated memberships."""
+    return coverage(schools, schools_in_communities(day, core_school_ids, memberships), day)
