@@ -88,10 +88,18 @@ async def join(
 
 
 class Bot:
-    def __init__(self, role: str, *, publish: bool = True, size: tuple[int, int] = (320, 240)) -> None:
+    def __init__(
+        self,
+        role: str,
+        *,
+        publish: bool = True,
+        size: tuple[int, int] = (320, 240),
+        texture: bool = False,
+        bitrate: int | None = None,
+    ) -> None:
         self.report = BotReport(role=role)
         self.publish = publish and role != "observer"
-        self.size = size
+        self.size, self.texture, self.bitrate = size, texture, bitrate
         self.peer: ClientPeer | None = None
         self.ws: Any = None
         self.track_sources: dict[str, str] = {}
@@ -110,7 +118,14 @@ class Bot:
         servers = [
             IceServer(urls=list(s["urls"]), username=s.get("username"), credential=s.get("credential")) for s in ice
         ]
-        self.peer = ClientPeer(servers, publish=self.publish, size=self.size, on_first_video=self._first_video)
+        self.peer = ClientPeer(
+            servers,
+            publish=self.publish,
+            size=self.size,
+            texture=self.texture,
+            bitrate=self.bitrate,
+            on_first_video=self._first_video,
+        )
         async with websockets.connect(f"{signaling_url}?token={token}", max_size=2**20) as ws:
             self.ws = ws
             reader = asyncio.ensure_future(self._read())
@@ -138,7 +153,9 @@ class Bot:
         async for raw in self.ws:
             msg = json.loads(raw)
             kind = msg.get("type")
-            self.report.messages.append({k: v for k, v in msg.items() if k != "sdp"})
+            self.report.messages.append(
+                {**{k: v for k, v in msg.items() if k != "sdp"}, "_ms": round((time.monotonic() - self.started) * 1000)}
+            )
             if kind == "welcome":
                 self.seat = msg["seat"]
                 self.report.joined_at = datetime.now(UTC).isoformat()

@@ -205,6 +205,22 @@ class SenderPort:
         s._RTCRtpSender__octet_count = self._octets  # type: ignore[attr-defined]
 
 
+def pin_bitrate(sender: RTCRtpSender, bitrate: int) -> None:
+    """Hold the sender's encoder at ``bitrate`` whatever the far end's REMB says: benchmarks compare
+    relays on the same stream. (aiortc creates the encoder with the first frame, so it is set with
+    each RTCP packet that arrives, about once a second.)"""
+    original = sender._handle_rtcp_packet
+
+    async def handle(packet: Any) -> None:
+        encoder = sender._RTCRtpSender__encoder  # type: ignore[attr-defined]
+        if encoder is not None and hasattr(encoder, "target_bitrate"):
+            encoder.target_bitrate = bitrate
+        if remb_of(packet) is None:
+            await original(packet)
+
+    sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
+
+
 def watch_sent_rtp(sender: RTCRtpSender, callback: Callable[[bytes], None]) -> None:
     """Let ``callback`` see every plain-text RTP/RTCP packet leaving the sender's transport (before
     SRTP); the headless client stamps its frames' send times with it."""

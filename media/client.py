@@ -18,7 +18,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtp import RtpPacket
 
-from media.aiortc_hooks import tap_rtp, watch_sent_rtp
+from media.aiortc_hooks import pin_bitrate, tap_rtp, watch_sent_rtp
 from media.interface import IceServer
 from media.peer import CLOSE_TIMEOUT, rtc_configuration
 from media.rtp import FrameCounter, is_rtcp, parse_header
@@ -32,6 +32,7 @@ class Received:
     codec: str | None = None
     frames: int = 0
     bytes: int = 0
+    packets: int = 0
     first_at: float | None = None
     completed_at: dict[int, float] = field(default_factory=dict)  # video: RTP timestamp → monotonic
 
@@ -43,6 +44,8 @@ class ClientPeer:
         *,
         publish: bool = True,
         size: tuple[int, int] = (320, 240),
+        texture: bool = False,
+        bitrate: int | None = None,
         on_first_video: Callable[[float], None] | None = None,
     ) -> None:
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
@@ -54,9 +57,11 @@ class ClientPeer:
         self.pc.on("track", self._on_track)
         if publish:
             self.pc.addTrack(ToneTrack())
-            video = self.pc.addTrack(TestCardTrack(*size))
+            video = self.pc.addTrack(TestCardTrack(*size, texture=texture))
             self._video_ssrc = video._ssrc
             watch_sent_rtp(video, self._sent)
+            if bitrate is not None:
+                pin_bitrate(video, bitrate)
         else:
             self.pc.addTransceiver("audio", direction="recvonly")
             self.pc.addTransceiver("video", direction="recvonly")
@@ -80,6 +85,7 @@ class ClientPeer:
 
         def on_packet(packet: RtpPacket, codec: str) -> None:
             now = time.monotonic()
+            entry.packets += 1
             if entry.kind == "audio":
                 entry.bytes += len(packet.payload)
                 if packet.payload:
@@ -104,6 +110,12 @@ class ClientPeer:
 
     async def accept_answer(self, sdp: str) -> None:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+
+    async def answer(self, sdp: str) -> str:
+        """For servers that offer (Janus, the benchmark's baseline); Haiqiao's clients always offer."""
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        return str(self.pc.localDescription.sdp)
 
     async def offer_more(self, audio: int, video: int) -> str:
         """The server has more to send: room for it, and a new offer."""

@@ -26,7 +26,7 @@ log = logging.getLogger("haiqiao.media")
 VIDEO_QUEUE = 96  # packets: about 0.75 s of 1 Mbit/s video; a subscriber further behind restarts
 AUDIO_QUEUE = 25  # half a second of 20 ms Opus packets
 HISTORY = 256  # packets kept per video subscriber for retransmission (≈ 2 s at 1 Mbit/s)
-KEYFRAME_INTERVAL = 0.5  # at most two key frame requests a second reach the publisher
+KEYFRAME_INTERVAL = 0.3  # at most about three key frame requests a second reach the publisher
 KEYFRAME_RETRY = 1.0  # a subscriber still waiting this long asks again (the PLI may have been lost)
 REMB_FLOOR = 150_000  # one very weak link must not push the publisher below this
 

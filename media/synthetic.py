@@ -16,15 +16,24 @@ class TestCardTrack(VideoStreamTrack):
     """A bar that moves every frame, so a frozen picture is visible as one, and the frame number in
     16 black-or-white blocks along the top edge, so a decoded picture can be told apart from any other."""
 
-    def __init__(self, width: int = WIDTH, height: int = HEIGHT) -> None:
+    def __init__(self, width: int = WIDTH, height: int = HEIGHT, texture: bool = False) -> None:
         super().__init__()
         self.width, self.height = width, height
         self.count = 0
+        # A scrolling noise texture makes the encoder spend its whole budget, like a real classroom
+        # camera does; a flat card compresses to a few tens of kbit/s and would flatter any relay.
+        self._texture = (
+            np.random.default_rng(1).integers(0, 256, (height, width * 2, 3), dtype=np.uint8) if texture else None
+        )
 
     async def recv(self) -> VideoFrame:
         pts, time_base = await self.next_timestamp()
-        image = np.zeros((self.height, self.width, 3), dtype=np.uint8)
-        image[:, :, 2] = 90
+        if self._texture is not None:
+            shift = (self.count * 8) % self.width
+            image = self._texture[:, shift : shift + self.width].copy()
+        else:
+            image = np.zeros((self.height, self.width, 3), dtype=np.uint8)
+            image[:, :, 2] = 90
         x = (self.count * 4) % self.width
         image[:, x : x + 16, :] = 240
         block = self.width // 16
