@@ -70,6 +70,8 @@ class Session(SQLModel, table=True):
     occurrence_start: datetime | None = Field(default=None, sa_type=UTCDateTime)
     status: SessionStatus = Field(default=SessionStatus.scheduled, sa_type=enum_type(SessionStatus), index=True)
     status_reason: str | None = Field(default=None, max_length=200)
+    # A research session (网络教研) may discuss one lesson: the class its teachers prepare or review.
+    lesson_session_id: int | None = Field(default=None, foreign_key="sessions.id")
     created_by: int | None = Field(default=None, foreign_key="people.id")
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()

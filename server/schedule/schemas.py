@@ -54,9 +54,12 @@ class SessionIn(SessionPlacement):
     host_teacher_id: int
     receiver_classroom_ids: list[int] = Field(default_factory=list, max_length=30)
     participant_teacher_ids: list[int] = Field(default_factory=list, max_length=100)
+    lesson_session_id: int | None = None
 
     @model_validator(mode="after")
     def _receivers_for_classes(self) -> SessionIn:
+        if self.lesson_session_id is not None and self.kind.is_class:
+            raise ValueError("lesson_session_id is for research sessions: the lesson they discuss")
         if self.kind.is_class and not self.receiver_classroom_ids:
             raise ValueError("a class needs at least one receiving classroom")
         if self.host_classroom_id in self.receiver_classroom_ids:
@@ -70,6 +73,12 @@ class SeriesIn(SessionIn):
     rrule: RRule
     until: date | None = None
 
+    @model_validator(mode="after")
+    def _no_lesson_for_a_series(self) -> SeriesIn:
+        if self.lesson_session_id is not None:
+            raise ValueError("a series discusses no single lesson: set lesson_session_id on a session")
+        return self
+
 
 class SessionPatch(Strict):
     title: Title | None = None
@@ -78,6 +87,7 @@ class SessionPatch(Strict):
     receiver_classroom_ids: list[int] | None = Field(default=None, max_length=30)
     participant_teacher_ids: list[int] | None = Field(default=None, max_length=100)
     host_teacher_id: int | None = None
+    lesson_session_id: int | None = None
 
 
 class CancelIn(Strict):
@@ -116,6 +126,7 @@ class SessionOut(BaseModel):
     period: int | None
     status: SessionStatus
     status_reason: str | None
+    lesson_session_id: int | None = None
     landing: list[Landing] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
 

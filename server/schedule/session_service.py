@@ -9,7 +9,7 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduling.enums import Role, SessionStatus
-from scheduling.errors import Conflict, Forbidden
+from scheduling.errors import Conflict, Forbidden, Invalid
 from server.db.repo import get_or_404
 from server.models import Person, Session, SessionEvent, SessionParticipant, SessionReceiver
 from server.schedule import planning
@@ -41,6 +41,7 @@ def to_out(row: SessionRow, **extra: object) -> SessionOut:
         period=s.period,
         status=s.status,
         status_reason=s.status_reason,
+        lesson_session_id=s.lesson_session_id,
         **extra,
     )
 
@@ -55,10 +56,24 @@ def new_session(body: SessionIn, start: datetime, end: datetime, **extra: Any) -
         grade=body.grade,
         host_classroom_id=body.host_classroom_id,
         host_teacher_id=body.host_teacher_id,
+        lesson_session_id=body.lesson_session_id,
         start=start,
         end=end,
         **extra,
     )
+
+
+async def _check_lesson(db: AsyncSession, community_id: int, lesson_session_id: int | None) -> None:
+    """The lesson a research session discusses must be a class of the same community."""
+    if lesson_session_id is None:
+        return
+    lesson = await db.get(Session, lesson_session_id)
+    if lesson is None or lesson.community_id != community_id or not lesson.kind.is_class:
+        raise Invalid(
+            "研讨的课须是本教共体的一节同步课堂 / the lesson must be a class of the same community",
+            code="bad_lesson",
+            details={"lesson_session_id": lesson_session_id},
+        )
 
 
 def conflict_error(conflicts: list[ConflictOut]) -> Conflict:
@@ -91,6 +106,7 @@ async def create_session(
     local_day = start.astimezone(settings.tz).date()
     parties = Parties.of(body)
     await check_parties(db, parties, [local_day])
+    await _check_lesson(db, body.community_id, body.lesson_session_id)
     candidate = planning.Candidate(start, end, parties)
     conflicts = await planning.find_conflicts(db, [candidate])
     if conflicts:
@@ -164,6 +180,10 @@ async def update_session(
     new_receivers = row.receivers if receivers is None else sorted(set(receivers))
     new_participants = row.participants if participants is None else sorted(set(participants))
     host_teacher_id = changes.get("host_teacher_id") or session.host_teacher_id
+    if changes.get("lesson_session_id") is not None:
+        if session.kind.is_class:
+            raise Invalid("只有网络教研可以关联研讨的课 / only research sessions discuss a lesson", code="not_research")
+        await _check_lesson(db, session.community_id, changes["lesson_session_id"])
     if session.kind.is_class and not new_receivers:
         raise Conflict("同步课堂至少需要一个听讲教室 / a class needs a receiving classroom", code="no_receivers")
     parties = Parties(session.community_id, session.host_classroom_id, host_teacher_id, new_receivers, new_participants)

@@ -209,7 +209,7 @@ async function describe() {
     const lesson = await api(`/api/v1/sessions/${session.lesson_session_id}`).catch(() => null);
     if (lesson) {
       const link = $("lesson"); link.hidden = false;
-      link.href = `/api/v1/sessions/${lesson.id}/attendance`;
+      link.href = `/dashboard?session=${lesson.id}`;
       link.textContent = tr.t("lesson", { title: `${lesson.title}（${lesson.subject}）` });
     }
   }

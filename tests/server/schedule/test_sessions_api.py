@@ -214,3 +214,41 @@ async def test_a_classroom_terminal_sees_only_its_own_sessions(demo_api: Api) ->
     listed = (await demo_api.client.get("/api/v1/sessions", headers=device)).json()
     assert [s["id"] for s in listed] == [mine["id"]]
     assert_error(await demo_api.client.get(f"/api/v1/sessions/{other_id}", headers=device), 403, "other_classroom")
+
+
+async def test_a_research_session_links_the_lesson_it_discusses(demo_api: Api) -> None:
+    headers = await demo_api.auth("scheduler")
+    lesson = (await demo_api.client.post("/api/v1/sessions", json=await sync_body(demo_api), headers=headers)).json()
+    research = {
+        "kind": "research",
+        "community_id": FUSED,
+        "title": "评课: 四年级数学",
+        "host_classroom_id": ROOM_GAOTING_REC,
+        "host_teacher_id": await _teacher(demo_api, "t-gaoting"),
+        "start": at("2026-11-24", "15:00"),
+        "end": at("2026-11-24", "15:40"),
+    }
+    before = await table_counts(demo_api)
+    for wrong in (lesson["id"] + 999, None):
+        body = {**research, "lesson_session_id": wrong}
+        if wrong is None:  # a class cannot "discuss" a lesson: only research sessions link one
+            body = await sync_body(
+                demo_api, lesson_session_id=lesson["id"], start=research["start"], end=research["end"]
+            )
+        resp = await demo_api.client.post("/api/v1/sessions", json=body, headers=headers)
+        assert resp.status_code == 422, resp.text
+    assert await table_counts(demo_api) == before
+    created = await demo_api.client.post(
+        "/api/v1/sessions", json={**research, "lesson_session_id": lesson["id"]}, headers=headers
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["lesson_session_id"] == lesson["id"]
+    # A research session is not a lesson to discuss.
+    other = {**research, "title": "再评", "start": at("2026-11-25", "15:00"), "end": at("2026-11-25", "15:40")}
+    assert_error(
+        await demo_api.client.post(
+            "/api/v1/sessions", json={**other, "lesson_session_id": created.json()["id"]}, headers=headers
+        ),
+        422,
+        "bad_lesson",
+    )

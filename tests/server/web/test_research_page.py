@@ -1,0 +1,68 @@
+"""网络教研 in the browser: everyone in a grid, the active speaker marked, the lesson under discussion linked."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from tests.server.live.conftest import LiveServer
+from tests.server.web.conftest import eventually, open_page, screenshot, video_frames
+
+pytestmark = [pytest.mark.browser, pytest.mark.media]
+ROOM_GAOTING_REC = 2
+
+
+async def research_session(server: LiveServer, lesson_id: int) -> int:
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        headers = {"Authorization": f"Bearer {await server.token('scheduler')}"}
+        people = (await client.get("/api/v1/people", headers=headers)).json()
+        ids = {p["login"]: p["id"] for p in people}
+        start = datetime.now(UTC) + timedelta(minutes=1)
+        body = {
+            "kind": "research",
+            "community_id": 1,
+            "title": "评课: 分数的初步认识",
+            "subject": "数学",
+            "host_classroom_id": ROOM_GAOTING_REC,
+            "host_teacher_id": ids["t-gaoting-2"],
+            "participant_teacher_ids": [ids["t-daixi"]],
+            "lesson_session_id": lesson_id,
+            "start": start.isoformat(),
+            "end": (start + timedelta(minutes=40)).isoformat(),
+        }
+        resp = await client.post("/api/v1/sessions", json=body, headers=headers)
+        assert resp.status_code == 201, resp.text
+        return int(resp.json()["id"])
+
+
+async def test_teachers_of_two_schools_meet_in_a_grid(live_server: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]
+    lesson = await live_server.create_session()
+    session_id = await research_session(live_server, lesson)
+    query = f"/classroom?session={session_id}&role=participant"
+    host = await open_page(browser, live_server, "t-gaoting-2", query)
+    guest = await open_page(browser, live_server, "t-daixi", query)
+    for page in (host, guest):
+        await page.wait_for_selector("#state.connected")
+        await page.wait_for_selector("#room.grid")
+
+    async def each_sees_the_other() -> bool:
+        frames = [await video_frames(host), await video_frames(guest)]
+        return all(f and min(f) > 0 for f in frames)
+
+    await eventually(each_sees_the_other, what="video both ways")
+    # Both tiles sit in the grid: the other school and one's own preview, each labelled.
+    labels = await guest.locator("#strip .tile .label").all_inner_texts()
+    assert any("高亭" in text for text in labels), labels
+    assert any("本端预览" in text for text in labels), labels
+    # The lesson under discussion is linked from the header.
+    link = guest.locator("#lesson")
+    await link.wait_for()
+    assert "直播测试课" in await link.inner_text()
+    assert await link.get_attribute("href") == f"/dashboard?session={lesson}"
+    # The fake microphone beeps: whoever is heard loudest gets the speaker's frame.
+    await guest.wait_for_selector("#strip .tile.speaking", timeout=20_000)
+    await screenshot(guest, "research-grid")
+    assert host.errors == []  # type: ignore[attr-defined]
+    assert guest.errors == []  # type: ignore[attr-defined]
