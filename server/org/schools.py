@@ -24,7 +24,8 @@ from server.org.schemas import (
 
 router = APIRouter(tags=["organisation"])
 
-Reader = Annotated[Person, Depends(require_roles(Role.scheduler, Role.teacher, Role.researcher))]
+# Classroom terminals read the directory too: their kiosk page names the schools it connects.
+Reader = Annotated[Person, Depends(require_roles(Role.scheduler, Role.teacher, Role.researcher, Role.device))]
 Admin = Annotated[Person, Depends(require_roles(Role.admin))]
 Planner = Annotated[Person, Depends(require_roles(Role.scheduler))]
 

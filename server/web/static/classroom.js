@@ -11,7 +11,7 @@ const tr = i18n({
         banner_reconnecting: "网络中断，正在重新连接…（不用刷新页面）", banner_lost: "连接已断开，请返回重新进入",
         banner_left: "已离开课堂", muted: "主讲端已将本端静音", seatReconnecting: "重新连接中…", hand: "举手",
         mute: "静音", unmute: "取消静音", floor: "发言中", mutedBadge: "已静音", back: "返回今天的课",
-        lesson: "研讨的课：{title}", good: "良好", fair: "一般", poor: "较差", quality: "{q} · {fps} 帧/秒 · 丢包 {loss}%" },
+        lesson: "研讨的课：{title}", waitHost: "等待主讲端进入课堂…", good: "良好", fair: "一般", poor: "较差", quality: "{q} · {fps} 帧/秒 · 丢包 {loss}%" },
   en: { connecting: "connecting", joining: "joining", connected: "connected", reconnecting: "reconnecting…", refused: "refused",
         lost: "disconnected", left: "left", idle: "starting", host: "Host", receiver: "Classroom", participant: "Participant",
         self: "My camera", hands: "Raised hands", takeFloor: "Take the floor back", giveFloor: "Give floor", headcount: "Pupils in this room",
@@ -20,7 +20,7 @@ const tr = i18n({
         banner_reconnecting: "Connection lost, reconnecting… (no need to reload)", banner_lost: "Disconnected — go back and join again",
         banner_left: "You left the class", muted: "The host has muted this room", seatReconnecting: "reconnecting…", hand: "hand up",
         mute: "Mute", unmute: "Unmute", floor: "speaking", mutedBadge: "muted", back: "Back to today",
-        lesson: "Lesson under discussion: {title}", good: "good", fair: "fair", poor: "poor", quality: "{q} · {fps} fps · {loss}% lost" },
+        lesson: "Lesson under discussion: {title}", waitHost: "Waiting for the host classroom…", good: "good", fair: "fair", poor: "poor", quality: "{q} · {fps} fps · {loss}% lost" },
 });
 
 const q = new URLSearchParams(location.search);
@@ -111,6 +111,12 @@ function place() {
   if (role === "host" && !stageSeat && tiles.has("self") && tiles.get("self").parentElement !== stage) stage.append(tiles.get("self"));
   const self = tiles.get("self");
   if (self && role === "host" && stageSeat && self.parentElement !== strip) strip.prepend(self);
+  // An empty stage says what it waits for, rather than staying black.
+  const waiting = stage.querySelector(".waiting");
+  const empty = !stage.querySelector(".tile");
+  if (empty && !waiting) stage.append(el("div", { class: "waiting" }, tr.t("waitHost")));
+  if (!empty && waiting) waiting.remove();
+  if (waiting) waiting.textContent = tr.t("waitHost");
 }
 
 function renderHands() {
@@ -216,5 +222,24 @@ async function describe() {
   render();
 }
 describe().catch(() => {});
+
+// Kiosk mode (a classroom terminal sent here by /terminal): leave by itself when the class is over —
+// the session is final, or its time is up and the host has gone — and go back to the terminal page.
+if (q.get("kiosk") === "1") {
+  const back = () => {
+    const done = new Set(JSON.parse(sessionStorage.getItem("haiqiaoKioskDone") || "[]")).add(sessionId);
+    sessionStorage.setItem("haiqiaoKioskDone", JSON.stringify([...done]));
+    location.href = `/terminal?poll=${q.get("poll") || 15}`;
+  };
+  const over = async () => {
+    const session = await api(`/api/v1/sessions/${sessionId}`);
+    const hostHere = room.seats.some((s) => s.role === "host");
+    if (["ended", "missed", "cancelled"].includes(session.status) || (Date.now() >= Date.parse(session.end) && !hostHere)) {
+      room.leave(); back();
+    }
+  };
+  setInterval(() => over().catch(() => {}), Number(q.get("poll") || 15) * 1000);
+  room.addEventListener("state", (e) => { if (e.detail === "refused") setTimeout(back, 5000); });
+}
 render();
 room.join().catch((err) => { $("error").textContent = String(err.message || err); });

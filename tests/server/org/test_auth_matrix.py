@@ -19,6 +19,7 @@ LOGIN_BY_ROLE = {
 READERS = {"admin", "scheduler", "teacher", "researcher"}
 PLANNERS = {"admin", "scheduler"}
 ADMINS = {"admin"}
+DIRECTORY = READERS | {"device"}  # a classroom terminal names the schools it connects
 _counter = itertools.count()
 
 
@@ -59,14 +60,14 @@ def _body(path: str) -> dict:
 
 # (method, path, roles allowed)
 MATRIX = [
-    ("GET", "/schools", READERS),
+    ("GET", "/schools", DIRECTORY),
     ("POST", "/schools", ADMINS),
-    ("GET", "/schools/1", READERS),
+    ("GET", "/schools/1", DIRECTORY),
     ("PATCH", "/schools/1", ADMINS),
-    ("GET", "/schools/1/classrooms", READERS),
+    ("GET", "/schools/1/classrooms", DIRECTORY),
     ("POST", "/schools/1/classrooms", PLANNERS),
     ("PUT", "/schools/1/bell-schedule", PLANNERS),
-    ("GET", "/schools/1/bell-schedule", READERS),
+    ("GET", "/schools/1/bell-schedule", DIRECTORY),
     ("GET", "/people", READERS),
     ("POST", "/people", ADMINS),
     ("GET", "/communities", READERS),
