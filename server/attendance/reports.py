@@ -26,6 +26,7 @@ SUMMARY_HEADERS = [
     "要求",
     "已开课",
     "待开课",
+    "待判定",
     "未开课",
     "已取消",
     "涉及学科",
@@ -46,6 +47,7 @@ def summary_rows(data: list[CommunityQuota]) -> list[list[Any]]:
                     t.required,
                     t.held,
                     t.scheduled,
+                    t.pending,
                     t.missed,
                     t.cancelled,
                     "、".join(t.subjects),
@@ -62,6 +64,7 @@ def _tally_json(t: RuleTally) -> dict[str, Any]:
         "required": t.required,
         "held": t.held,
         "scheduled": t.scheduled,
+        "pending": t.pending,
         "missed": t.missed,
         "cancelled": t.cancelled,
         "cancelled_by_reason": t.cancelled_by_reason,
@@ -144,7 +147,7 @@ def workbook(data: list[CommunityQuota], year: int) -> bytes:
     _style_header(summary, 2, len(SUMMARY_HEADERS))
     for row in summary_rows(data):
         summary.append(row)
-    _widths(summary, [28, 30, 8, 8, 8, 8, 8, 18, 14, 10])
+    _widths(summary, [28, 30, 8, 8, 8, 8, 8, 8, 18, 14, 10])
     for q in data:
         ws = wb.create_sheet(_sheet_name(q.community.name))
         ws.append([q.community.name, f"{year}年度"])

@@ -149,6 +149,7 @@ class TallyOut(BaseModel):
     required: int
     held: int
     scheduled: int
+    pending: int  # past, verdict not in yet (e.g. ended within the overrun)
     missed: int
     cancelled: int
     cancelled_by_reason: dict[str, int]
@@ -173,6 +174,7 @@ def tally_out(t: Any) -> TallyOut:
         required=t.required,
         held=t.held,
         scheduled=t.scheduled,
+        pending=t.pending,
         missed=t.missed,
         cancelled=t.cancelled,
         cancelled_by_reason=t.cancelled_by_reason,

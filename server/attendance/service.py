@@ -11,9 +11,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduling.attendance import Event, SeatAttendance, by_seat
-from scheduling.enums import LiveRole, SessionKind, SessionStatus
-from scheduling.held import DEFAULT_MIN_RATIO, Correction, Verdict, verdict
-from scheduling.quotas import Membership, QuotaRule, RuleTally, SessionFact, tally
+from scheduling.enums import LiveRole, SessionStatus
+from scheduling.held import Correction, HeldRule, Verdict, held_rule, verdict
+from scheduling.quotas import Membership, RuleTally, SessionFact, rules_from_json, school_weeks, tally
 from scheduling.school_calendar import CalendarData, day_info
 from scheduling.tallies import Lesson
 from server.models import (
@@ -41,9 +41,8 @@ class SessionAttendance:
     corrections: list[HeldCorrection]
 
 
-def min_ratio_of(community: Community, session: Session) -> float:
-    rule = community.held_rules.get(session.kind.value) or {}
-    return float(rule.get("min_ratio", DEFAULT_MIN_RATIO))
+def rule_of(community: Community, session: Session) -> HeldRule:
+    return held_rule(session.kind, community.held_rules)
 
 
 async def events_by_session(db: AsyncSession, session_ids: Sequence[int]) -> dict[int, list[Event]]:
@@ -104,7 +103,7 @@ def judge(
         session.start,
         session.end,
         seats,
-        min_ratio=min_ratio_of(community, session),
+        rule=rule_of(community, session),
         correction=correction,
     )
 
@@ -119,14 +118,12 @@ async def session_attendance(db: AsyncSession, session: Session, settings: Setti
     return SessionAttendance(session, seats, decided, corrections)
 
 
-def school_day_share(year: int, today: date, school_id: int, calendar: CalendarData) -> float:
-    """The share of the year's school days already past at ``school_id``."""
+def school_weeks_of(year: int, today: date, school_id: int, calendar: CalendarData) -> tuple[float, int] | None:
+    """(school weeks elapsed, school weeks in the year) at ``school_id``; None when it has no open day."""
     first, last = date(year, 1, 1), date(year, 12, 31)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     open_days = [d for d in days if day_info(d, school_id, calendar).open]
-    if not open_days:
-        return 1.0 if today > last else 0.0
-    return sum(1 for d in open_days if d < today) / len(open_days)
+    return school_weeks(open_days, today) if open_days else None
 
 
 @dataclass
@@ -154,6 +151,7 @@ async def community_quota(
     events = await events_by_session(db, ids)
     corrections = await corrections_by_session(db, ids)
     rooms = {c.id: c.school_id for c in (await db.exec(select(Classroom))).all()}
+    rows = {row.session.id: row for row in await attach_links(db, sessions)}
     now = datetime.now(UTC)
     facts, verdicts = [], {}
     connected_rooms: dict[int, set[int]] = {}
@@ -180,21 +178,14 @@ async def community_quota(
                 held=held,
                 host_school_id=rooms.get(s.host_classroom_id, 0),
                 cancel_reason=s.status_reason if s.status is SessionStatus.cancelled else None,
+                # a school that left the community mid-year no longer brings its sessions in
+                receiver_school_ids=frozenset(rooms.get(r, 0) for r in rows[s.id].receivers),
             )
         )
     members_rows = (await db.exec(select(CommunityMember).where(CommunityMember.community_id == community.id))).all()
     members = [Membership(m.school_id, m.joined_on, m.left_on) for m in members_rows]
-    share = school_day_share(year, today, community.core_school_id, await planning.calendar_data(db))
-    rules = [
-        QuotaRule(
-            r["name"],
-            frozenset(SessionKind(k) for k in r["kinds"]),
-            int(r["required"]),
-            r.get("unit", "次"),
-            r.get("min_subjects"),
-        )
-        for r in community.quota_rules
-    ]
+    weeks = school_weeks_of(year, today, community.core_school_id, await planning.calendar_data(db))
+    rules = rules_from_json(community.quota_rules)
     tallies = [
         tally(
             rule,
@@ -203,7 +194,7 @@ async def community_quota(
             today=today,
             core_school_id=community.core_school_id,
             members=members,
-            elapsed_share=share,
+            school_weeks=weeks,
         )
         for rule in rules
     ]
@@ -218,7 +209,7 @@ async def community_quota(
             row.session.host_teacher_id,
             held_by_id.get(row.session.id, False),
         )
-        for row in await attach_links(db, sessions)
+        for row in rows.values()
         if row.session.id is not None
     ]
     return CommunityQuota(community, tallies, facts, verdicts, titles, lessons)

@@ -124,7 +124,11 @@ class QuotaRuleIn(Strict):
 
 
 class HeldRuleIn(Strict):
+    """When a session counts as held (同步课堂: host + receivers together; 网络教研: schools together)."""
+
     min_ratio: float = Field(default=0.8, gt=0, le=1)
+    min_receivers: int = Field(default=1, ge=1, le=30)  # classes: receiving classrooms with the host
+    min_schools: int = Field(default=2, ge=2, le=30)  # research: distinct schools connected together
 
 
 class MemberIn(Strict):

@@ -166,11 +166,11 @@ async def test_quotas_and_the_xlsx_report_agree_with_json(demo_api: Api) -> None
     assert wb.sheetnames[0] == "汇总"
     summary = list(wb["汇总"].iter_rows(min_row=3, values_only=True))
     json_rows = [
-        (c["community"], r["rule"], r["required"], r["held"], r["scheduled"], r["missed"], r["cancelled"])
+        (c["community"], r["rule"], r["required"], r["held"], r["scheduled"], r["pending"], r["missed"], r["cancelled"])
         for c in as_json
         for r in c["rules"]
     ]
-    assert [tuple(row[:7]) for row in summary] == json_rows
+    assert [tuple(row[:8]) for row in summary] == json_rows
     assert len(wb.sheetnames) == 1 + len(as_json)
     fused_sheet = wb[wb.sheetnames[1]]
     texts = [cell for row in fused_sheet.iter_rows(values_only=True) for cell in row if isinstance(cell, str)]
