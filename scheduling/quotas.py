@@ -194,7 +194,7 @@ def belongs(fact: SessionFact, core_school_id: int, members: Sequence[Membership
     return not fact.receiver_school_ids or any(member(s) for s in fact.receiver_school_ids)
 
 
-def _bucket(fact: SessionFact, today: date) -> str:
+def bucket(fact: SessionFact, today: date) -> str:
     if fact.status is SessionStatus.cancelled:
         return "cancelled"
     if fact.held is True:
@@ -228,7 +228,7 @@ def tally(
     mine = [f for f in facts if f.kind in rule.kinds and f.day.year == year and belongs(f, core_school_id, members)]
     buckets: dict[str, list[SessionFact]] = {"cancelled": [], "held": [], "missed": [], "pending": [], "scheduled": []}
     for f in mine:
-        buckets[_bucket(f, today)].append(f)
+        buckets[bucket(f, today)].append(f)
     held = buckets["held"]
     open_ = buckets["scheduled"] + buckets["pending"]
     subjects = tuple(sorted({f.subject for f in held if f.subject}))

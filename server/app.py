@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from server.attendance.ledger import router as ledger_router
 from server.attendance.router import router as attendance_router
 from server.auth.router import router as auth_router
 from server.db.engine import make_engine, make_sessionmaker
@@ -49,6 +50,7 @@ def api_routers() -> list[APIRouter]:
         hooks_router,
         live_router,
         attendance_router,
+        ledger_router,
     ]
 
 

@@ -134,6 +134,7 @@ class CommunityQuota:
     verdicts: dict[int, Verdict]
     titles: dict[int, str]
     lessons: list[Lesson]
+    starts: dict[int, datetime]
 
 
 async def community_quota(
@@ -212,4 +213,5 @@ async def community_quota(
         for row in rows.values()
         if row.session.id is not None
     ]
-    return CommunityQuota(community, tallies, facts, verdicts, titles, lessons)
+    starts = {s.id: s.start for s in sessions if s.id is not None}
+    return CommunityQuota(community, tallies, facts, verdicts, titles, lessons, starts)
