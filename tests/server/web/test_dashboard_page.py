@@ -1,0 +1,91 @@
+"""A class held from two browsers is counted: the quota dashboard shows it, its reason, and the xlsx agrees."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from openpyxl import load_workbook
+
+from tests.server.live.conftest import LiveServer
+from tests.server.web.conftest import eventually, open_page, screenshot, video_frames
+
+pytestmark = [pytest.mark.browser, pytest.mark.media]
+ROOM_ERZHONG, ROOM_QUSHANZHONG, CO_BUILT = 3, 6, 2
+
+
+async def short_class(server: LiveServer, seconds_ahead: int, length: int) -> tuple[int, datetime]:
+    """岱山二中 (main island) teaches 衢山初中 (衢山岛) for `length` seconds, starting shortly."""
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        headers = {"Authorization": f"Bearer {await server.token('scheduler')}"}
+        people = (await client.get("/api/v1/people", headers=headers)).json()
+        start = datetime.now(UTC) + timedelta(seconds=seconds_ahead)
+        end = start + timedelta(seconds=length)
+        body = {
+            "kind": "sync_class",
+            "community_id": CO_BUILT,
+            "title": "八年级英语 联岛课堂",
+            "subject": "英语",
+            "host_classroom_id": ROOM_ERZHONG,
+            "host_teacher_id": next(p["id"] for p in people if p["login"] == "t-erzhong"),
+            "receiver_classroom_ids": [ROOM_QUSHANZHONG],
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+        }
+        resp = await client.post("/api/v1/sessions", json=body, headers=headers)
+        assert resp.status_code == 201, resp.text
+        return int(resp.json()["id"]), end
+
+
+async def test_a_class_held_from_two_browsers_counts_on_the_dashboard(live_server: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]
+    session_id, end = await short_class(live_server, seconds_ahead=20, length=25)
+    host = await open_page(browser, live_server, "t-erzhong", f"/classroom?session={session_id}&role=host")
+    room = await open_page(
+        browser,
+        live_server,
+        "dev-qushanzhong-1",
+        f"/classroom?session={session_id}&role=receiver&classroom={ROOM_QUSHANZHONG}",
+    )
+
+    async def both_see_video() -> bool:
+        return bool((h := await video_frames(host)) and min(h) > 0 and (r := await video_frames(room)) and min(r) > 0)
+
+    await eventually(both_see_video, within=20, what="video both ways")
+    # The class runs to its end; then both classrooms leave and the session ends at once.
+    await asyncio.sleep(max(0.0, (end - datetime.now(UTC)).total_seconds()) + 1)
+    await room.click("#leave")
+    await host.click("#leave")
+
+    dashboard = await open_page(browser, live_server, "scheduler", "/dashboard")
+    card = dashboard.locator(f".community[data-community='{CO_BUILT}']")
+
+    async def counted() -> bool:
+        await dashboard.reload()
+        await card.wait_for()
+        return "1/60" in await card.locator(".rule").first.inner_text()
+
+    await eventually(counted, within=20, what="the class counted on the dashboard")
+    assert "岱山二中—衢山初中联岛共同体" in await card.inner_text()
+    await card.locator("button.details").click()
+    row = dashboard.locator(f"#ledger tr[data-session='{session_id}']")
+    await row.wait_for()
+    assert "计入" in await row.locator("td.counted").inner_text()
+    assert "主讲端与1个听讲端同时在线" in await row.inner_text()
+    await row.click()
+    await dashboard.wait_for_selector("#detail .verdict:has-text('计入')")
+    assert "衢山" in await dashboard.inner_text("#detail")
+    await screenshot(dashboard, "dashboard")
+
+    async with dashboard.expect_download() as download_info:
+        await dashboard.click("#xlsx")
+    download = await download_info.value
+    workbook = load_workbook(io.BytesIO(open(await download.path(), "rb").read()))  # noqa: ASYNC230
+    sheet = next(ws for ws in workbook.worksheets if ws.title.startswith("岱山二中"))
+    texts = [str(c) for r in sheet.iter_rows(values_only=True) for c in r if c is not None]
+    assert "八年级英语 联岛课堂" in texts
+    assert any("主讲端与1个听讲端同时在线" in t for t in texts)
+    for page in (host, room, dashboard):
+        assert page.errors == []  # type: ignore[attr-defined]
