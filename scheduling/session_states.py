@@ -71,10 +71,10 @@ def next_status(
     if now >= closes_at:
         return S.missed
     if now >= start - timing.lobby:
+        if status is S.scheduled:
+            return S.open  # through the lobby even when people are already waiting: observers see "open"
         if quorum(kind, presence):
             return S.live
-        if status is S.scheduled:
-            return S.open
         return None
     if status is S.open:  # moved to later than its lobby
         return S.scheduled
@@ -102,10 +102,18 @@ def settle(
     return path
 
 
-def next_due(status: SessionStatus, start: datetime, end: datetime, timing: Timing = Timing()) -> datetime | None:
-    """When a timer must next look at the session (presence changes are reported separately)."""
+def next_due(
+    status: SessionStatus, start: datetime, end: datetime, timing: Timing = Timing(), *, now: datetime | None = None
+) -> datetime | None:
+    """When a timer must next look at the session (presence changes are reported separately).
+
+    A live class is looked at on its end (everyone may have left already: it ends then, not at the
+    overrun); from its end on (``now`` given and past it) only the overrun is left to wait for.
+    """
     if status is S.scheduled:
         return start - timing.lobby
+    if status is S.live and (now is None or now < end):
+        return end
     if status in (S.open, S.live):
         return end + timing.overrun
     return None
