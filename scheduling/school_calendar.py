@@ -86,22 +86,14 @@ class CalendarData:
     # Schools that closed for good (小岛迁、大岛建), with the first day without classes.
     closed_schools: dict[int, date] = field(default_factory=dict)
 
+    # Built once per calendar: looked up for every day of every expansion.
+    _overrides_by_day: dict[date, HolidayEntry] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_overrides_by_day", {o.day: o for o in self.overrides})
+
     def override_for(self, day: date) -> HolidayEntry | None:
-        return _override_index(self).get(day)
-
-
-_INDEX_CACHE: dict[int, dict[date, HolidayEntry]] = {}
-
-
-def _override_index(data: CalendarData) -> dict[date, HolidayEntry]:
-    key = id(data.overrides)
-    cached = _INDEX_CACHE.get(key)
-    if cached is None:
-        cached = {o.day: o for o in data.overrides}
-        if len(_INDEX_CACHE) > 64:
-            _INDEX_CACHE.clear()
-        _INDEX_CACHE[key] = cached
-    return cached
+        return self._overrides_by_day.get(day)
 
 
 @dataclass(frozen=True)

@@ -172,3 +172,13 @@ def test_school_days_lists_every_day_of_national_day_week() -> None:
     days = school_days(date(2026, 10, 1), date(2026, 10, 11), 1, CAL)
     assert [d.day for d in days] == [date(2026, 10, 1) + timedelta(days=i) for i in range(11)]
     assert [d.day for d in days if d.open] == [date(2026, 10, 8), date(2026, 10, 9), date(2026, 10, 10)]
+
+
+def test_each_calendar_answers_from_its_own_overrides() -> None:
+    # Calendars built one after another (the old one gone) must not share a cached index.
+    day = date(2027, 2, 20)
+    for n in range(50):
+        entry = HolidayEntry(day, is_holiday=n % 2 == 0, name=f"通知{n}")
+        cal = CalendarData(terms=(TERM,), overrides=(entry,))
+        assert cal.override_for(day) == entry
+        del cal
