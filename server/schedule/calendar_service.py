@@ -71,7 +71,8 @@ async def _suggestions(
         host_room = await db.get(Classroom, row.session.host_classroom_id)
         assert host_room is not None
         assert row.session.id is not None
-        bells = (await planning.bells_of(db, [host_room.school_id])).get(host_room.school_id)
+        all_bells = await planning.bells_of(db, [host_room.school_id, *schools])
+        bells = all_bells.get(host_room.school_id)
         slots = (
             []
             if bells is None
@@ -83,6 +84,8 @@ async def _suggestions(
                 calendar=calendar,
                 busy=index,
                 from_day=body.end + timedelta(days=1),
+                not_before=datetime.now(UTC),
+                school_bells={s: b for s, b in all_bells.items() if s != host_room.school_id},
             )
         )
         out.append(

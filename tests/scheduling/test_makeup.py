@@ -114,3 +114,26 @@ def test_a_closure_at_the_receiving_school_closes_the_day() -> None:
 def test_nothing_free_within_the_search_window() -> None:
     assert slots([], date(2027, 1, 23), count=3) == []  # after the term
     assert slots([], date(2026, 10, 1), count=3, search_days=7) == []  # National Day week
+
+
+def test_periods_already_begun_today_are_not_offered() -> None:
+    now = datetime(2026, 11, 23, 8, 55, tzinfo=SH)  # Monday, period 2 under way
+    got = slots([], date(2026, 11, 23), not_before=now)
+    assert [(s.day, s.period) for s in got] == [
+        (date(2026, 11, 23), 3),
+        (date(2026, 11, 24), 1),
+        (date(2026, 11, 24), 2),
+    ]
+
+
+def test_a_slot_outside_every_receiving_period_is_skipped() -> None:
+    # The receiving school has only a morning period: the host's later periods would reach it in no lesson.
+    morning_only = parse_bell_schedule(
+        [{"name": "全年", "from": "01-01", "periods": [{"number": 1, "start": "08:00", "end": "08:40"}]}]
+    )
+    got = slots([], date(2026, 11, 23), school_bells={2: morning_only})
+    assert [(s.day, s.period) for s in got] == [
+        (date(2026, 11, 23), 1),
+        (date(2026, 11, 24), 1),
+        (date(2026, 11, 25), 1),
+    ]
