@@ -152,8 +152,13 @@ class SenderPort:
         self.on_remb: Callable[[int], None] = lambda bitrate: None
         self._packets = 0
         self._octets = 0
-        original_send = sender.send
-        original_rtcp = sender._handle_rtcp_packet
+        # aiortc reuses a stopped transceiver's sender for the next track (a reconnect, a new floor):
+        # wrap the sender's own methods, never an earlier port's wrappers, so feedback reaches one port.
+        originals = getattr(sender, "_haiqiao_originals", None)
+        if originals is None:
+            originals = (sender.send, sender._handle_rtcp_packet)
+            sender._haiqiao_originals = originals  # type: ignore[attr-defined]
+        original_send, original_rtcp = originals
 
         async def send(parameters: RTCRtpSendParameters) -> None:
             await original_send(parameters)

@@ -148,3 +148,21 @@ def test_codec_preference_puts_the_publishers_codec_first() -> None:
     names = asyncio.run(scenario())
     assert names[0] == "video/H264"
     assert "video/VP8" in names  # kept as a fallback: negotiation never fails over it
+
+
+async def test_a_reused_sender_reports_to_its_new_port_only() -> None:
+    transport = FakeTransport()
+    track = IdleTrack("video")
+    sender = RTCRtpSender(track, transport)  # type: ignore[arg-type]
+    first, second = SenderPort(sender), SenderPort(sender)  # the second as when aiortc reuses the sender
+    heard: list[tuple[str, int]] = []
+    first.on_remb = lambda bitrate: heard.append(("first", bitrate))
+    second.on_remb = lambda bitrate: heard.append(("second", bitrate))
+    remb = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=1, media_ssrc=0, fci=pack_remb_fci(600_000, [sender._ssrc]))
+    await sender._handle_rtcp_packet(remb)
+    assert heard == [("second", 600_000)]
+    await sender.send(RTCRtpSendParameters(codecs=[VP8], muxId="0"))
+    assert second.ready
+    assert not first.ready
+    track.stop()
+    await asyncio.wait_for(sender.stop(), 3)
