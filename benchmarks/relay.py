@@ -17,146 +17,25 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path[0] = str(Path(__file__).resolve().parents[1])
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo; this folder stays on the path too
 
 import asyncio
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import tempfile
 import time
-import uuid
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from relay_janus import measure_janus
+from relay_support import BITRATE, PASSWORD, SIZE, frame_delays, free_port, ingest_rate, pct, window_of
 
 from clients.bot import Bot, join, login
 from media.client import ClientPeer
 from server.demo.loader import load_demo
 from server.settings import Settings
-
-PASSWORD = "bench-password-1"
-TICKS = os.sysconf("SC_CLK_TCK")
-SIZE = (640, 360)
-BITRATE = 1_000_000  # the publisher's encoder is held here, whatever each relay's REMB says
-JANUS_ROOM = 4242
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def own_address() -> str:
-    """The machine's own IPv4 address (Janus skips loopback when gathering candidates)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outgoing interface
-        return str(s.getsockname()[0])
-
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
-
-
-def frame_delays(sent_at: dict[int, float], completed_at: dict[int, float]) -> list[float]:
-    """Milliseconds from each frame's send to its complete arrival, matched by RTP timestamp. A relay
-    that shifts timestamps by a constant (Janus does) is matched by the smallest shift that pairs most
-    frames with a plausible delay; Haiqiao keeps them (shift 0)."""
-    votes: Counter[int] = Counter()
-    sent = sorted(sent_at.items(), key=lambda kv: kv[1])
-    for ts_in, t_in in list(completed_at.items())[:60]:
-        for ts_out, t_out in sent:
-            if 0 <= t_in - t_out < 1.0:
-                votes[(ts_in - ts_out) & 0xFFFFFFFF] += 1
-    if not votes:
-        return []
-    best = max(votes.values())
-
-    def delays(offset: int) -> list[float]:
-        out = []
-        for ts_in, t_in in completed_at.items():
-            t_out = sent_at.get((ts_in - offset) & 0xFFFFFFFF)
-            if t_out is not None:
-                out.append((t_in - t_out) * 1000)
-        return out
-
-    candidates = [delays(o) for o, v in votes.items() if v >= best * 0.8]
-    return min(candidates, key=lambda d: statistics.median(d) if d else float("inf"))
-
-
-def video_frames(peer: ClientPeer) -> list[int]:
-    return [r.frames for r in peer.received if r.kind == "video"]
-
-
-Snapshot = dict[int, tuple[int, int, int]]
-
-
-def snapshot(peers: list[ClientPeer]) -> Snapshot:
-    return {id(r): (r.frames, r.bytes, r.packets) for p in peers for r in p.received}
-
-
-def row(
-    n: int,
-    cpu: float,
-    ingest: float,
-    window: tuple[float, float],
-    peers: list[ClientPeer],
-    pub: ClientPeer,
-    snaps: tuple[Snapshot, Snapshot],
-) -> dict[str, Any]:
-    """Figures for the measuring window only: the joins before it and the leaves after it don't count."""
-    t0, t1 = window
-    elapsed = t1 - t0
-    work = max(cpu - ingest * elapsed, 0.0)
-    before, after = snaps
-    frames, kbps, packets, delays = [], [], 0, []
-    for peer in peers:
-        for r in peer.received:
-            f0, b0, p0 = before.get(id(r), (0, 0, 0))
-            f1, b1, p1 = after.get(id(r), (f0, b0, p0))
-            packets += p1 - p0
-            if r.kind == "video":
-                frames.append(f1 - f0)
-                kbps.append((b1 - b0) * 8 / 1000 / elapsed)
-                done = {ts: t for ts, t in r.completed_at.items() if t0 <= t <= t1}
-                delays += frame_delays(pub.sent_at, done)
-    return {
-        "n": n,
-        "per_stream": work / elapsed / (2 * n),
-        "us_per_packet": 1e6 * work / packets if packets else float("nan"),
-        "fps_min": min(frames) / elapsed if frames else 0.0,
-        "kbps": statistics.mean(kbps) if kbps else 0.0,
-        "delay_median": statistics.median(delays) if delays else float("nan"),
-        "delay_p95": pct(delays, 0.95),
-    }
-
-
-async def window_of(pid: int, peers: list[ClientPeer], pub: ClientPeer, n: int, ingest: float, seconds: float):
-    before, t0, snap0 = cpu_seconds(pid), time.monotonic(), snapshot(peers)
-    await asyncio.sleep(seconds)
-    cpu, t1, snap1 = cpu_seconds(pid) - before, time.monotonic(), snapshot(peers)
-    return row(n, cpu, ingest, (t0, t1), peers, pub, (snap0, snap1))
-
-
-async def ingest_rate(pid: int, seconds: float = 3.0) -> float:
-    """The relay's CPU with the publisher alone: receiving is not forwarding."""
-    before, t0 = cpu_seconds(pid), time.monotonic()
-    await asyncio.sleep(seconds)
-    return (cpu_seconds(pid) - before) / (time.monotonic() - t0)
-
-
-# --- Haiqiao (both media paths) -----------------------------------------------------------------------
 
 
 async def prepare(url: str, observers: int) -> int:
@@ -273,139 +152,6 @@ async def measure_haiqiao(mode: str, sizes: list[int], window: float, bell: int)
 
 
 # --- Janus 1.1.2 VideoRoom, the baseline ----------------------------------------------------------------
-
-JANUS_CONFIG = """general: {{ configs_folder = "{dir}" plugins_folder = "{lib}/plugins"
-  transports_folder = "{lib}/transports" events_folder = "{lib}/events" loggers_folder = "{lib}/loggers"
-  session_timeout = 0 debug_level = 3 }}
-nat: {{ ice_enforce_list = "{address}" }}
-media: {{ rtp_port_range = "30000-40000" }}
-plugins: {{ disable = "{plugins}" }}
-transports: {{ disable = "{transports}" }}
-events: {{ broadcast = false }}
-"""
-JANUS_TRANSPORTS_OFF = ",".join(f"libjanus_{t}.so" for t in "websockets pfunix mqtt nanomsg rabbitmq".split())
-JANUS_PLUGINS_OFF = ",".join(
-    f"libjanus_{p}.so"
-    for p in "audiobridge duktape echotest lua nosip recordplay sip streaming textroom videocall voicemail".split()
-)
-
-
-class JanusClient:
-    """Just enough of Janus's HTTP API for one VideoRoom publisher or subscriber."""
-
-    def __init__(self, url: str) -> None:
-        self.http = httpx.AsyncClient(base_url=url, timeout=30)
-        self.path = ""
-
-    async def call(self, body: dict[str, Any], path: str | None = None) -> dict[str, Any]:
-        resp = await self.http.post(
-            path if path is not None else self.path, json={**body, "transaction": uuid.uuid4().hex}
-        )
-        data: dict[str, Any] = resp.json()
-        if data.get("janus") == "error":
-            raise RuntimeError(f"janus: {data}")
-        return data
-
-    async def open(self) -> None:
-        session = (await self.call({"janus": "create"}, "/janus"))["data"]["id"]
-        self.session = f"/janus/{session}"
-        handle = (await self.call({"janus": "attach", "plugin": "janus.plugin.videoroom"}, self.session))["data"]["id"]
-        self.path = f"{self.session}/{handle}"
-
-    async def message(self, body: dict[str, Any], jsep: dict[str, str] | None = None) -> dict[str, Any]:
-        """A plugin request; asynchronous requests are answered by an event, which we wait for."""
-        data = await self.call({"janus": "message", "body": body, **({"jsep": jsep} if jsep else {})})
-        if data.get("janus") != "ack":
-            return data
-        while True:
-            events = (await self.http.get(self.session, params={"maxev": 1})).json()
-            for event in events if isinstance(events, list) else [events]:
-                if event.get("janus") == "event":
-                    return event
-
-    async def close(self) -> None:
-        await self.http.aclose()
-
-
-async def janus_subscriber(url: str, feed: int, seconds: float, out: list[ClientPeer]) -> None:
-    janus, peer = JanusClient(url), ClientPeer([], publish=False)
-    out.append(peer)
-    try:
-        await janus.open()
-        event = await janus.message(
-            {"request": "join", "room": JANUS_ROOM, "ptype": "subscriber", "streams": [{"feed": feed}]}
-        )
-        answer = await peer.answer(event["jsep"]["sdp"])
-        await janus.message({"request": "start"}, {"type": "answer", "sdp": answer})
-        await asyncio.sleep(seconds)
-    finally:
-        await peer.close()
-        await janus.close()
-
-
-async def measure_janus(sizes: list[int], window: float) -> dict[str, Any]:
-    if shutil.which("janus") is None:
-        subprocess.run(["apt-get", "install", "-y", "janus"], check=True, capture_output=True)
-    lib = "/usr/lib/x86_64-linux-gnu/janus"
-    port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        config = {
-            "dir": tmp,
-            "lib": lib,
-            "address": own_address(),
-            "plugins": JANUS_PLUGINS_OFF,
-            "transports": JANUS_TRANSPORTS_OFF,
-        }
-        files = {
-            "janus.jcfg": JANUS_CONFIG.format(**config),
-            "janus.transport.http.jcfg": f'general: {{ base_path = "/janus" http = true port = {port} '
-            'ip = "127.0.0.1" }\nadmin: { admin_http = false }\n',
-            "janus.plugin.videoroom.jcfg": "general: { }\n",
-        }
-        for name, text in files.items():
-            Path(tmp, name).write_text(text)  # noqa: ASYNC240  # before anything runs
-        proc = subprocess.Popen(
-            ["janus", "-F", tmp, "-C", f"{tmp}/janus.jcfg"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(100):
-                try:
-                    httpx.get(f"{url}/janus/info", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    await asyncio.sleep(0.1)
-            publisher, janus = ClientPeer([], size=SIZE, texture=True, bitrate=BITRATE), JanusClient(url)
-            await janus.open()
-            await janus.message({"request": "create", "room": JANUS_ROOM, "publishers": 4, "bitrate": 1_500_000})
-            event = await janus.message(
-                {"request": "joinandconfigure", "room": JANUS_ROOM, "ptype": "publisher", "display": "bench"},
-                {"type": "offer", "sdp": await publisher.offer()},
-            )
-            await publisher.accept_answer(event["jsep"]["sdp"])
-            feed = event["plugindata"]["data"]["id"]
-            await asyncio.sleep(3)
-            ingest = await ingest_rate(proc.pid)
-            rows = []
-            for n in sizes:
-                peers: list[ClientPeer] = []
-                tasks = [asyncio.ensure_future(janus_subscriber(url, feed, window + 5, peers)) for _ in range(n)]
-                await asyncio.sleep(3)
-                rows.append(await window_of(proc.pid, peers, publisher, n, ingest, window))
-                await asyncio.gather(*tasks)
-                await asyncio.sleep(1.0)
-            await publisher.close()
-            await janus.close()
-            return {"rows": rows}
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-# --- the direct path, for the latency baseline ---------------------------------------------------------
 
 
 async def direct_delays(seconds: float) -> list[float]:
