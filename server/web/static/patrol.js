@@ -1,0 +1,576 @@
+// 巡课 patrol wall: every open or live session a researcher may watch, a live picture for the first few,
+// one session full-size with an observation panel (timestamped notes, rubric, S-T coding).
+//
+// The researcher joins each room as an observer with publish=false: the server never lists observers to
+// the others, and this page never asks for a camera or microphone, so it can be neither seen nor heard.
+//
+// Query parameters (for tests and demos): st_interval=SECONDS (S-T sampling interval, default 30),
+// refresh=SECONDS (list refresh, default 10), max_live=N (live pictures on the wall at once, default 6).
+import { ApiError, api, directory, el, fmt, i18n, mountHeader, token } from "/static/common.js";
+import { HaiqiaoRoom } from "/static/haiqiao-rtc.js";
+
+const tr = i18n({
+  zh: { title: "海桥 · 巡课", community: "教共体", subject: "学科", school: "学校", all: "全部",
+        count: "{shown} / {total} 节课", updated: "更新于 {time}", back: "← 返回巡课墙",
+        unseen: "巡课模式 · 对方看不到也听不到您", ended: "本节课已结束", live: "上课中", open: "已开放",
+        host: "主讲端", receiver: "听讲端", participant: "教研", reconnecting: "重连中", nobody: "暂无人连接",
+        waiting: "等待画面…", noOne: "教室尚未连接", paused: "同时最多显示 {n} 路画面\n点击观看", clickToWatch: "点击观看",
+        empty: "现在没有正在进行的课", emptyFiltered: "没有符合筛选条件的课", sync_class: "同步课堂", research: "网络教研",
+        teacherLabel: "主讲教师 {name}", stTitle: "S-T 编码", teacher: "教师行为", students: "学生行为", lessonType: "课型",
+        promptNow: "第 {n} 个采样点：现在是教师行为（T）还是学生行为（S）？", promptNext: "{s} 秒后采样第 {n} 个点",
+        promptPaused: "采样已暂停", pause: "暂停采样", resume: "继续采样", undo: "撤销上一个", samples: "{n} 个采样 · {min} 分钟",
+        noSamples: "尚未编码", missed: "漏采 {n} 次", rubric: "评价量表（1–5）", notes: "观察笔记", notePlaceholder: "记录看到的情况，回车添加",
+        add: "添加", save: "保存观察记录", saving: "保存中…", nothing: "请先写笔记、评分或做 S-T 编码",
+        saved: "已保存 {time}", savedSt: "已保存 {time} · 服务器计算：Rt {rt}，Ch {ch}，{type}",
+        saveFailed: "保存失败：{msg}", loadFailed: "无法刷新巡课列表：{msg}", joinFailed: "无法进入课堂：{msg}",
+        notAllowed: "只有教研员可以巡课", history: "本节课已有 {n} 条观察记录", historyRow: "{time} · {what}",
+        objectives: "教学目标", interaction: "师生互动", technology: "技术使用", rubricShort: "量表",
+        practice: "练习型", lecture: "讲授型", dialogue: "对话型", mixed: "混合型", sep: "、", stateLost: "连接已断开",
+        time: "{start}–{end}" },
+  en: { title: "Haiqiao · Patrol", community: "Community", subject: "Subject", school: "School", all: "All",
+        count: "{shown} of {total} sessions", updated: "updated {time}", back: "← Back to the wall",
+        unseen: "Observer mode · they can neither see nor hear you", ended: "This session has ended", live: "live", open: "open",
+        host: "Host", receiver: "Classroom", participant: "Participant", reconnecting: "reconnecting", nobody: "nobody connected",
+        waiting: "waiting for the picture…", noOne: "no classroom connected yet", paused: "At most {n} live pictures at once\nclick to watch",
+        clickToWatch: "Click to watch", empty: "No session is running now", emptyFiltered: "No session matches the filters",
+        sync_class: "Synchronous class", research: "Online research", teacherLabel: "Teacher {name}", stTitle: "S-T coding",
+        teacher: "teacher", students: "students", lessonType: "lesson type",
+        promptNow: "Sample {n}: teacher (T) or students (S) right now?", promptNext: "sample {n} in {s} s",
+        promptPaused: "sampling paused", pause: "Pause sampling", resume: "Resume sampling", undo: "Undo last",
+        samples: "{n} samples · {min} min", noSamples: "no samples yet", missed: "{n} missed", rubric: "Rubric (1–5)", notes: "Notes",
+        notePlaceholder: "What you see — Enter adds it", add: "Add", save: "Save observation", saving: "saving…",
+        nothing: "Write a note, score the rubric or code S-T samples first", saved: "Saved {time}",
+        savedSt: "Saved {time} · server computed: Rt {rt}, Ch {ch}, {type}", saveFailed: "Not saved: {msg}",
+        loadFailed: "Could not refresh the list: {msg}", joinFailed: "Could not enter the class: {msg}",
+        notAllowed: "Only researchers may patrol classes", history: "{n} observation(s) saved for this session",
+        historyRow: "{time} · {what}", objectives: "Teaching goals", interaction: "Interaction", technology: "Use of technology",
+        rubricShort: "rubric", practice: "practice", lecture: "lecture", dialogue: "dialogue", mixed: "mixed", sep: ", ",
+        stateLost: "disconnected", time: "{start}–{end}" },
+});
+
+const q = new URLSearchParams(location.search);
+const positive = (name, fallback) => (Number(q.get(name)) > 0 ? Number(q.get(name)) : fallback);
+const ST_INTERVAL = positive("st_interval", 30); // seconds between S-T samples (the method's 30 s)
+const REFRESH = positive("refresh", 10); // seconds between list refreshes
+const MAX_LIVE = positive("max_live", 6); // live pictures on the wall at once
+const RUBRIC = ["objectives", "interaction", "technology"];
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  me: null,
+  dir: null,
+  sessions: [], // the last /patrol/live answer
+  details: new Map(), // session id → GET /sessions/{id} (for the host classroom)
+  people: new Map(), // person id → person
+  communities: new Map(), // community id → community
+  updated: null,
+  watching: null, // session id shown full-size
+  ended: false,
+};
+const rooms = new Map(); // session id → { room, videos: Map(seat → stream), audios: Map(seat → stream), error }
+const cards = new Map(); // session id → wall card
+const watchTiles = new Map(); // seat → tile in the full-size view
+const audioEls = new Map(); // seat → <audio> of the watched session
+const st = { codes: [], pending: null, nextAt: 0, paused: false, missed: 0 };
+const obs = { notes: [], rubric: {}, started: null, history: [] };
+
+// Tests read these: live rooms, decoded frames per session, the S-T record.
+window.patrol = {
+  rooms, st, obs, state,
+  frames: async (id) => (rooms.get(id) ? (await rooms.get(id).room.videoStats()).map((s) => s.framesDecoded) : []),
+  publishing: () => [...rooms.values()].some((r) => r.room.publish || r.room.localStream ||
+    (r.room.pc && r.room.pc.getSenders().some((s) => s.track))),
+};
+
+// ---------- names ----------
+
+// "岱山县高亭中心小学" → "高亭中心小学": the county is the same for everyone on this wall.
+function short(name) { return (name || "").replace(/^.{1,4}?[县市](?=.{3,})/, ""); }
+
+function hostClassroom(s) { return state.details.get(s.session_id)?.host_classroom_id ?? null; }
+
+function schoolsOf(s) {
+  const dir = state.dir;
+  const ids = [];
+  const host = hostClassroom(s);
+  const hostSchool = host != null ? dir.classrooms.get(host)?.school_id : state.people.get(s.host_teacher_id)?.school_id;
+  if (hostSchool != null) ids.push(hostSchool);
+  for (const c of s.receiver_classroom_ids) {
+    const id = dir.classrooms.get(c)?.school_id;
+    if (id != null && !ids.includes(id)) ids.push(id);
+  }
+  return { hostSchool, ids, names: ids.map((id) => dir.schools.get(id)?.name ?? `#${id}`) };
+}
+
+function seatLabel(seat) {
+  const who = seat.school && !seat.name.startsWith(seat.school) ? `${short(seat.school)} · ${seat.name}` : short(seat.name);
+  return `${tr.t(seat.role)} · ${who}`;
+}
+
+function teacherName(s) { return state.people.get(s.host_teacher_id)?.name ?? `#${s.host_teacher_id}`; }
+
+function timeRange(s) {
+  const hm = { hour: "2-digit", minute: "2-digit" };
+  return tr.t("time", { start: fmt(s.start, tr, hm), end: fmt(s.end, tr, hm) });
+}
+
+// ---------- filters ----------
+
+function fillSelect(select, options) {
+  const keep = select.value;
+  select.replaceChildren(el("option", { value: "" }, tr.t("all")),
+    ...options.map(([value, label]) => el("option", { value: String(value) }, label)));
+  select.value = options.some(([v]) => String(v) === keep) ? keep : "";
+}
+
+function renderFilters() {
+  const communities = new Map(), subjects = new Set(), schools = new Map();
+  for (const s of state.sessions) {
+    communities.set(s.community_id, state.communities.get(s.community_id)?.name ?? `#${s.community_id}`);
+    subjects.add(s.subject);
+    const { ids, names } = schoolsOf(s);
+    ids.forEach((id, i) => schools.set(id, names[i]));
+  }
+  const byName = (a, b) => a[1].localeCompare(b[1], "zh-CN");
+  fillSelect($("f-community"), [...communities].sort(byName));
+  fillSelect($("f-subject"), [...subjects].sort().map((x) => [x, x]));
+  fillSelect($("f-school"), [...schools].sort(byName));
+}
+
+function visible() {
+  const community = $("f-community").value, subject = $("f-subject").value, school = $("f-school").value;
+  return state.sessions.filter((s) =>
+    (!community || String(s.community_id) === community) &&
+    (!subject || s.subject === subject) &&
+    (!school || schoolsOf(s).ids.map(String).includes(school)));
+}
+
+// ---------- live rooms ----------
+
+function connect(sessionId) {
+  if (rooms.has(sessionId)) return rooms.get(sessionId);
+  const room = new HaiqiaoRoom({ accessToken: token(), sessionId, role: "observer", publish: false });
+  const entry = { room, videos: new Map(), audios: new Map(), error: null };
+  rooms.set(sessionId, entry);
+  room.addEventListener("track", (e) => {
+    const { seat, track, stream } = e.detail;
+    if (!seat) return;
+    (track.kind === "video" ? entry.videos : entry.audios).set(seat, stream);
+    paintRoom(sessionId);
+  });
+  room.addEventListener("seats", () => paintRoom(sessionId));
+  room.addEventListener("state", () => paintRoom(sessionId));
+  room.addEventListener("error", (e) => { entry.error = e.detail?.message || e.detail?.code || null; paintRoom(sessionId); });
+  room.join().catch((err) => { entry.error = tr.t("joinFailed", { msg: err.message || String(err) }); paintRoom(sessionId); });
+  return entry;
+}
+
+function disconnect(sessionId) {
+  const entry = rooms.get(sessionId);
+  if (!entry) return;
+  rooms.delete(sessionId);
+  entry.room.leave();
+  const card = cards.get(sessionId);
+  if (card) card.querySelector("video").srcObject = null;
+}
+
+// Which sessions get a live picture: the watched one alone, or the first MAX_LIVE visible ones with someone there.
+function syncRooms() {
+  let wanted;
+  if (state.watching != null) wanted = [state.watching];
+  else wanted = visible().filter((s) => s.connected.length > 0).slice(0, MAX_LIVE).map((s) => s.session_id);
+  for (const id of [...rooms.keys()]) if (!wanted.includes(id)) disconnect(id);
+  for (const id of wanted) connect(id);
+}
+
+// The seat whose picture stands for the class: the host, else whoever sends video.
+function mainSeat(entry) {
+  const seats = entry.room.seats || [];
+  const host = seats.find((s) => s.role === "host" && entry.videos.has(s.seat));
+  if (host) return host.seat;
+  const any = seats.find((s) => entry.videos.has(s.seat));
+  return any ? any.seat : null;
+}
+
+function setStream(video, stream) { if (video.srcObject !== stream) video.srcObject = stream; }
+
+function paintRoom(sessionId) {
+  if (state.watching === sessionId) renderWatch();
+  const card = cards.get(sessionId);
+  if (card) paintCardPicture(card, sessionId);
+}
+
+// ---------- the wall ----------
+
+function card(s) {
+  let node = cards.get(s.session_id);
+  if (!node) {
+    node = el("article", { class: "card session", tabindex: "0", dataset: { session: s.session_id },
+      onclick: () => watch(s.session_id), onkeydown: (e) => { if (e.key === "Enter") watch(s.session_id); } },
+      el("div", { class: "tile" },
+        el("video", { autoplay: true, playsinline: true, muted: true }),
+        el("div", { class: "overlay" }), el("span", { class: "status" }), el("span", { class: "hint" }), el("span", { class: "label" })),
+      el("div", { class: "info" }));
+    const video = node.querySelector("video");
+    video.muted = true;
+    // The overlay stays until the picture really shows (the first key frame can take a moment).
+    for (const ev of ["loadeddata", "playing", "resize", "emptied"]) video.addEventListener(ev, () => paintCardPicture(node, s.session_id));
+    cards.set(s.session_id, node);
+  }
+  const { hostSchool, names } = schoolsOf(s);
+  const hostName = hostSchool != null ? short(state.dir.schools.get(hostSchool)?.name) : "";
+  const receivers = names.slice(hostSchool != null ? 1 : 0).map(short).join(tr.t("sep"));
+  const people = s.connected.length
+    ? s.connected.map((c) => el("span", { class: `pill ${c.state === "connected" ? "good" : c.state}`, title: c.name,
+      dataset: { role: c.role } }, seatLabel(c)))
+    : [el("span", { class: "none" }, tr.t("nobody"))];
+  node.querySelector(".info").replaceChildren(
+    el("h3", { title: s.title }, s.title),
+    el("div", { class: "meta" }, `${s.subject} · ${teacherName(s)} · ${timeRange(s)}`),
+    el("div", { class: "meta schools", title: names.join(" → ") }, receivers ? `${hostName} → ${receivers}` : hostName),
+    el("div", { class: "people" }, people));
+  const status = node.querySelector(".status");
+  status.className = `status ${s.status}`;
+  status.textContent = `${tr.t(s.status)} · ${tr.t(s.kind)}`;
+  node.querySelector(".hint").textContent = tr.t("clickToWatch");
+  paintCardPicture(node, s.session_id);
+  return node;
+}
+
+function paintCardPicture(node, sessionId) {
+  const s = state.sessions.find((x) => x.session_id === sessionId);
+  const entry = rooms.get(sessionId);
+  const video = node.querySelector("video");
+  const overlay = node.querySelector(".overlay");
+  const label = node.querySelector(".label");
+  const seat = entry ? mainSeat(entry) : null;
+  if (seat != null && state.watching == null) {
+    setStream(video, entry.videos.get(seat));
+    const showing = video.readyState >= 2 && video.videoWidth > 0;
+    overlay.hidden = showing;
+    overlay.textContent = tr.t("waiting");
+    const info = entry.room.seats.find((x) => x.seat === seat);
+    label.hidden = !info;
+    if (info) label.textContent = seatLabel(info);
+    return;
+  }
+  setStream(video, null);
+  label.hidden = true;
+  overlay.hidden = false;
+  if (entry?.error) overlay.textContent = entry.error;
+  else if (entry) overlay.textContent = tr.t("waiting");
+  else if (s && s.connected.length === 0) overlay.textContent = tr.t("noOne");
+  else overlay.textContent = tr.t("paused", { n: MAX_LIVE });
+  overlay.style.whiteSpace = "pre-line";
+}
+
+function renderWall() {
+  const shown = visible();
+  const wall = $("wall");
+  for (const [id] of cards) if (!state.sessions.some((s) => s.session_id === id)) cards.delete(id);
+  const nodes = shown.map(card);
+  if (!shown.length) nodes.push(el("div", { id: "empty" }, tr.t(state.sessions.length ? "emptyFiltered" : "empty")));
+  // Moving a playing <video> restarts nothing, but leave the DOM alone when the order has not changed.
+  if (nodes.length !== wall.children.length || nodes.some((n, i) => wall.children[i] !== n)) wall.replaceChildren(...nodes);
+  $("count").textContent = tr.t("count", { shown: shown.length, total: state.sessions.length });
+  $("updated").textContent = state.updated
+    ? tr.t("updated", { time: state.updated.toLocaleTimeString(tr.locale, { timeZone: "Asia/Shanghai" }) }) : "";
+}
+
+async function refresh() {
+  try {
+    const sessions = await api("/api/v1/patrol/live");
+    const missing = sessions.filter((s) => !state.details.has(s.session_id));
+    await Promise.all(missing.map(async (s) => {
+      state.details.set(s.session_id, await api(`/api/v1/sessions/${s.session_id}`).catch(() => null));
+    }));
+    state.sessions = sessions;
+    state.updated = new Date();
+    $("error").textContent = "";
+  } catch (err) {
+    $("error").textContent = err instanceof ApiError && err.status === 403 ? tr.t("notAllowed") : tr.t("loadFailed", { msg: err.message });
+  }
+  renderFilters();
+  if (state.watching == null) { syncRooms(); renderWall(); } else {
+    state.ended = !state.sessions.some((s) => s.session_id === state.watching);
+    renderWatch();
+  }
+}
+
+// ---------- watching one session ----------
+
+function watch(sessionId) {
+  state.watching = sessionId;
+  state.ended = false;
+  history.replaceState(null, "", `${location.pathname}?${withParam("watch", sessionId)}`);
+  $("wall-view").hidden = true;
+  $("watch-view").hidden = false;
+  for (const node of cards.values()) setStream(node.querySelector("video"), null);
+  syncRooms();
+  resetObservation();
+  renderWatch();
+  loadHistory();
+  window.haiqiao = rooms.get(sessionId)?.room;
+}
+
+function unwatch() {
+  state.watching = null;
+  history.replaceState(null, "", `${location.pathname}?${withParam("watch", null)}`);
+  $("watch-view").hidden = true;
+  $("wall-view").hidden = false;
+  for (const a of audioEls.values()) { a.srcObject = null; a.remove(); }
+  audioEls.clear();
+  for (const t of watchTiles.values()) t.remove();
+  watchTiles.clear();
+  window.haiqiao = undefined;
+  syncRooms();
+  renderWall();
+}
+
+function withParam(name, value) {
+  const p = new URLSearchParams(location.search);
+  if (value == null) p.delete(name); else p.set(name, value);
+  return p.toString();
+}
+
+function watchTile(seat) {
+  let node = watchTiles.get(seat);
+  if (!node) {
+    node = el("div", { class: "tile", dataset: { seat } },
+      el("video", { autoplay: true, playsinline: true, muted: true }), el("span", { class: "label" }));
+    node.querySelector("video").muted = true;
+    watchTiles.set(seat, node);
+  }
+  return node;
+}
+
+function renderWatch() {
+  const id = state.watching;
+  if (id == null) return;
+  const s = state.sessions.find((x) => x.session_id === id);
+  const entry = rooms.get(id);
+  $("watch-title").textContent = s ? s.title : `#${id}`;
+  $("watch-ended").hidden = !state.ended;
+  if (s) {
+    const { names } = schoolsOf(s);
+    $("watch-meta").textContent = `${s.subject} · ${tr.t("teacherLabel", { name: teacherName(s) })} · ${timeRange(s)} · ${names.map(short).join(" → ")}`;
+  }
+  if (!entry) return;
+  window.haiqiao = entry.room;
+  const seats = entry.room.seats || [];
+  const main = mainSeat(entry);
+  const stage = $("stage"), strip = $("strip");
+  for (const [seat, node] of watchTiles) if (!seats.some((x) => x.seat === seat)) { node.remove(); watchTiles.delete(seat); }
+  for (const info of seats) {
+    if (!entry.videos.has(info.seat)) continue;
+    const node = watchTile(info.seat);
+    setStream(node.querySelector("video"), entry.videos.get(info.seat));
+    node.querySelector(".label").textContent = seatLabel(info) + (info.state === "reconnecting" ? ` · ${tr.t("reconnecting")}` : "");
+    const target = info.seat === main ? stage : strip;
+    if (node.parentElement !== target) target.append(node);
+  }
+  // The researcher hears the class being watched (and only that one); nothing is ever sent back.
+  for (const [seat, stream] of entry.audios) {
+    if (!seats.some((x) => x.seat === seat)) continue;
+    if (audioEls.get(seat)?.srcObject === stream) continue;
+    const audio = audioEls.get(seat) || new Audio();
+    audio.srcObject = stream;
+    audio.play().catch(() => {});
+    audioEls.set(seat, audio);
+  }
+  if (!stage.querySelector(".tile")) {
+    const waiting = watchTile("waiting");
+    waiting.querySelector(".label").textContent = entry.error || tr.t(entry.room.state === "lost" ? "stateLost" : "waiting");
+    if (waiting.parentElement !== stage) stage.append(waiting);
+  } else if (watchTiles.has("waiting")) { watchTiles.get("waiting").remove(); watchTiles.delete("waiting"); }
+}
+
+// ---------- S-T coding ----------
+
+// The same rule as scheduling/st_analysis.py: Rt = T/N, Ch = (runs − 1)/N; Rt ≤ 0.3 practice, Rt ≥ 0.7 lecture,
+// Ch ≥ 0.4 dialogue, otherwise mixed — checked in that order, in whole samples (10·T ≤ 3·N).
+export function analyse(codes) {
+  const n = codes.length;
+  if (!n) return null;
+  const t = codes.filter((c) => c === "T").length;
+  let runs = 1;
+  for (let i = 1; i < n; i++) if (codes[i] !== codes[i - 1]) runs++;
+  let type;
+  if (10 * t <= 3 * n) type = "practice";
+  else if (10 * t >= 7 * n) type = "lecture";
+  else if (10 * (runs - 1) >= 4 * n) type = "dialogue";
+  else type = "mixed";
+  return { samples: n, rt: t / n, ch: (runs - 1) / n, lesson_type: type };
+}
+
+function code(c) {
+  if (state.watching == null) return;
+  st.codes.push(c);
+  st.pending = null;
+  st.nextAt = Date.now() + ST_INTERVAL * 1000;
+  renderST();
+}
+
+function tickST() {
+  if (state.watching == null || st.paused) return;
+  if (Date.now() >= st.nextAt) {
+    if (st.pending) st.missed++;
+    st.pending = new Date();
+    st.nextAt = Date.now() + ST_INTERVAL * 1000;
+  }
+  renderST();
+}
+
+function renderST() {
+  const prompt = $("st-prompt");
+  const n = st.codes.length + 1;
+  prompt.classList.toggle("pending", Boolean(st.pending) && !st.paused);
+  if (st.paused) prompt.textContent = tr.t("promptPaused");
+  else if (st.pending) prompt.textContent = tr.t("promptNow", { n });
+  else prompt.textContent = tr.t("promptNext", { n, s: Math.max(0, Math.ceil((st.nextAt - Date.now()) / 1000)) });
+  const seq = $("st-seq");
+  if (seq.childElementCount !== st.codes.length || !st.codes.length) {
+    seq.replaceChildren(...(st.codes.length ? st.codes.map((c) => el("span", { class: c }, c))
+      : [el("span", { class: "empty" }, tr.t("noSamples"))]));
+    seq.scrollTop = seq.scrollHeight;
+  }
+  const r = analyse(st.codes);
+  $("st-rt").textContent = r ? r.rt.toFixed(2) : "–";
+  $("st-ch").textContent = r ? r.ch.toFixed(2) : "–";
+  $("st-type").textContent = r ? tr.t(r.lesson_type) : "–";
+  $("st-type").dataset.type = r ? r.lesson_type : "";
+  $("st-n").textContent = (r ? tr.t("samples", { n: r.samples, min: ((r.samples * ST_INTERVAL) / 60).toFixed(1) }) : "") +
+    (st.missed ? ` · ${tr.t("missed", { n: st.missed })}` : "");
+  $("st-pause").textContent = tr.t(st.paused ? "resume" : "pause");
+  $("st-undo").disabled = !st.codes.length;
+}
+
+// ---------- rubric, notes, saving ----------
+
+function renderRubric() {
+  $("rubric").replaceChildren(...RUBRIC.map((key) => el("div", { class: "rubric-row", dataset: { key } },
+    el("span", {}, tr.t(key)),
+    el("div", { class: "scores" }, [1, 2, 3, 4, 5].map((v) => el("button", {
+      type: "button", class: obs.rubric[key] === v ? "on" : "", dataset: { score: v },
+      onclick: () => { if (obs.rubric[key] === v) delete obs.rubric[key]; else obs.rubric[key] = v; renderRubric(); },
+    }, String(v)))))));
+}
+
+const clock = (d) => d.toLocaleTimeString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
+
+function renderNotes() {
+  $("notes").replaceChildren(...obs.notes.map((n) => el("li", {}, el("time", { datetime: n.at.toISOString() }, clock(n.at)), n.text)));
+  $("notes").scrollTop = $("notes").scrollHeight;
+}
+
+function resetObservation() {
+  st.codes = []; st.pending = new Date(); st.nextAt = Date.now() + ST_INTERVAL * 1000; st.paused = false; st.missed = 0;
+  obs.notes = []; obs.rubric = {}; obs.started = new Date();
+  $("saved").textContent = ""; $("save-error").textContent = "";
+  renderST(); renderRubric(); renderNotes();
+}
+
+async function save() {
+  const id = state.watching;
+  const pendingNote = $("note-input").value.trim();
+  if (pendingNote) { obs.notes.push({ at: new Date(), text: pendingNote }); $("note-input").value = ""; renderNotes(); }
+  $("save-error").textContent = ""; $("saved").textContent = "";
+  if (!obs.notes.length && !Object.keys(obs.rubric).length && !st.codes.length) {
+    $("save-error").textContent = tr.t("nothing");
+    return;
+  }
+  const body = {
+    note: obs.notes.map((n) => `[${clock(n.at)}] ${n.text}`).join("\n"),
+    rubric: { ...obs.rubric },
+    st_codes: [...st.codes],
+  };
+  $("save").disabled = true;
+  $("saved").textContent = tr.t("saving");
+  try {
+    const out = await api(`/api/v1/sessions/${id}/observations`, { method: "POST", body });
+    const time = clock(new Date());
+    // A saved record is closed: what follows is a new observation (the server has no partial updates).
+    resetObservation();
+    $("saved").textContent = out.st
+      ? tr.t("savedSt", { time, rt: out.st.rt.toFixed(2), ch: out.st.ch.toFixed(2), type: tr.t(out.st.lesson_type) })
+      : tr.t("saved", { time });
+    $("saved").dataset.observation = out.id;
+    await loadHistory();
+  } catch (err) {
+    $("saved").textContent = "";
+    $("save-error").textContent = tr.t("saveFailed", { msg: err.message || String(err) });
+  } finally {
+    $("save").disabled = false;
+  }
+}
+
+async function loadHistory() {
+  const id = state.watching;
+  if (id == null) return;
+  try {
+    obs.history = await api(`/api/v1/sessions/${id}/observations`);
+  } catch { obs.history = []; }
+  if (id !== state.watching) return;
+  const rows = obs.history.slice(-4).reverse().map((o) => {
+    const what = o.st ? `Rt ${o.st.rt.toFixed(2)} · Ch ${o.st.ch.toFixed(2)} · ${tr.t(o.st.lesson_type)}`
+      : o.note ? o.note.split("\n")[0].slice(0, 30) : tr.t("rubricShort");
+    return el("div", {}, tr.t("historyRow", { time: fmt(o.at, tr, { hour: "2-digit", minute: "2-digit" }), what }));
+  });
+  $("history").replaceChildren(...(obs.history.length ? [el("div", {}, tr.t("history", { n: obs.history.length })), ...rows] : []));
+}
+
+// ---------- wiring ----------
+
+function rerender() {
+  tr.apply();
+  renderFilters();
+  if (state.watching == null) renderWall(); else renderWatch();
+  renderST(); renderRubric(); loadHistory();
+}
+
+$("st-t").onclick = () => code("T");
+$("st-s").onclick = () => code("S");
+$("st-undo").onclick = () => { st.codes.pop(); renderST(); };
+$("st-pause").onclick = () => {
+  st.paused = !st.paused;
+  if (!st.paused) st.nextAt = Date.now() + ST_INTERVAL * 1000;
+  renderST();
+};
+document.addEventListener("keydown", (e) => {
+  if (state.watching == null || e.target.closest("input, textarea, select")) return;
+  if (e.key === "t" || e.key === "T") code("T");
+  if (e.key === "s" || e.key === "S") code("S");
+});
+$("note-form").onsubmit = (e) => {
+  e.preventDefault();
+  const text = $("note-input").value.trim();
+  if (!text) return;
+  obs.notes.push({ at: new Date(), text });
+  $("note-input").value = "";
+  renderNotes();
+};
+$("save").onclick = save;
+$("back").onclick = unwatch;
+for (const id of ["f-community", "f-subject", "f-school"]) $(id).onchange = () => { syncRooms(); renderWall(); };
+window.addEventListener("pagehide", () => { for (const id of [...rooms.keys()]) disconnect(id); });
+
+async function start() {
+  state.me = await mountHeader({ titleKey: "title", tr, onLanguage: rerender });
+  if (!state.me.roles.some((r) => r === "researcher" || r === "admin")) {
+    $("error").textContent = tr.t("notAllowed");
+    return;
+  }
+  const [dir, people, communities] = await Promise.all([
+    directory(), api("/api/v1/people").catch(() => []), api("/api/v1/communities").catch(() => []),
+  ]);
+  state.dir = dir;
+  state.people = new Map(people.map((p) => [p.id, p]));
+  state.communities = new Map(communities.map((c) => [c.id, c]));
+  renderRubric();
+  await refresh();
+  const asked = Number(q.get("watch"));
+  if (asked && state.sessions.some((s) => s.session_id === asked)) watch(asked);
+  setInterval(refresh, REFRESH * 1000);
+  setInterval(tickST, Math.min(1000, ST_INTERVAL * 250));
+}
+start().catch((err) => { $("error").textContent = err.message || String(err); });
