@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, async_playwright
 
-from tests.server.live.conftest import PASSWORD, ROOM_DAIXI, LiveServer
+from clients.bot import run_bot
+from tests.server.live.conftest import PASSWORD, ROOM_CHANGTU, ROOM_DAIXI, LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.media]
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
@@ -98,3 +99,39 @@ async def test_a_teacher_logs_in_sees_the_open_session_and_joins_it(live_server:
             await page.wait_for_selector("#state.connected", timeout=10_000)
         finally:
             await browser.close()
+
+
+async def test_two_browsers_and_a_headless_classroom_hold_a_class_and_the_observer_stays_unseen(
+    live_server: LiveServer,
+) -> None:
+    """The media plane's acceptance: 高亭 (browser) teaches 岱西 (browser) and 长涂 (the headless client);
+    the researcher's observer bot receives all three and appears nowhere."""
+    session_id = await live_server.create_session(receiver_classroom_ids=[ROOM_DAIXI, ROOM_CHANGTU])
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            host = await open_classroom(browser, live_server, "t-gaoting", f"session={session_id}&role=host")
+            daixi = await open_classroom(
+                browser, live_server, "dev-daixi-1", f"session={session_id}&role=receiver&classroom={ROOM_DAIXI}"
+            )
+            await wait_for_video(host)
+            await wait_for_video(daixi)
+            changtu, observer = await asyncio.gather(
+                run_bot(live_server.url, "dev-changtu-1", PASSWORD, session_id, "receiver", ROOM_CHANGTU, 8),
+                run_bot(live_server.url, "researcher", PASSWORD, session_id, "observer", None, 6),
+            )
+            seats = await host.evaluate("window.haiqiao.seats.map((s) => s.role)")
+            host_frames = await decoded(host)
+        finally:
+            await browser.close()
+    assert changtu.errors == []
+    assert observer.errors == []
+    # The headless classroom received the host's picture; the host decoded both classrooms.
+    assert [t.frames > 20 for t in changtu.tracks if t.kind == "video"] == [True]
+    assert len(host_frames) == 2
+    assert min(host_frames) > 0
+    # The observer received the host and both classrooms, and no participant ever listed it.
+    assert len([t for t in observer.tracks if t.kind == "video" and t.frames > 10]) == 3
+    assert "observer" not in seats
+    for message in changtu.messages:
+        assert all(seat["role"] != "observer" for seat in message.get("seats", []))
