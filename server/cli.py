@@ -46,12 +46,15 @@ def serve(
 @app.command()
 def demo(
     if_empty: Annotated[bool, typer.Option("--if-empty", help="only when the database has no schools")] = False,
+    history: Annotated[
+        bool, typer.Option("--history/--no-history", help="give the term's past weeks attendance, as if held")
+    ] = True,
 ) -> None:
     """Load the demo island county (idempotent: loading it twice changes nothing)."""
     from server.demo.loader import load_demo
 
     settings = _settings()
-    report = asyncio.run(load_demo(settings, only_if_empty=if_empty))
+    report = asyncio.run(load_demo(settings, only_if_empty=if_empty, history=history))
     typer.echo(report)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -9,6 +11,7 @@ from scheduling.enums import Role
 from server.auth.security import hash_password, new_feed_token
 from server.db.engine import make_engine, make_sessionmaker
 from server.demo import data
+from server.demo.history import replay_history
 from server.models import BellSchedule, Classroom, Community, CommunityMember, Person, School, Series, Term
 from server.org import repository as repo
 from server.schedule.schemas import SeriesIn
@@ -114,12 +117,12 @@ async def _load(db: AsyncSession, password: str) -> list[str]:
     return created
 
 
-async def _load_timetable(db: AsyncSession, settings: Settings) -> int:
+async def _load_timetable(db: AsyncSession, settings: Settings) -> list[int]:
     """The term's weekly series, placed by period on the host school's bells, through the real service."""
     scheduler = await repo.person_by_login(db, "scheduler")
     assert scheduler is not None
     communities = [await repo.community_by_name(db, spec["name"]) for spec in data.COMMUNITIES]
-    made = 0
+    made: list[int] = []
     for (
         index,
         kind,
@@ -171,24 +174,29 @@ async def _load_timetable(db: AsyncSession, settings: Settings) -> int:
             rrule=rule,
             until=data.TERM_UNTIL,
         )
-        await create_series(db, body, scheduler, settings)
-        made += 1
+        created = await create_series(db, body, scheduler, settings)
+        assert created.id is not None
+        made.append(created.id)
     return made
 
 
-async def load_demo(settings: Settings, *, only_if_empty: bool = False, timetable: bool = True) -> str:
+async def load_demo(
+    settings: Settings, *, only_if_empty: bool = False, timetable: bool = True, history: bool = False
+) -> str:
     engine = make_engine(settings.database_url)
     try:
         async with make_sessionmaker(engine)() as db, db.begin():
             if only_if_empty and (await db.exec(select(School.id).limit(1))).first() is not None:
                 return "数据库已有数据,未加载演示数据 / database not empty: demo data not loaded"
             created = await _load(db, settings.demo_password)
-            series = await _load_timetable(db, settings) if timetable else 0
+            series = await _load_timetable(db, settings) if timetable else []
+            replayed = await replay_history(db, settings, datetime.now(UTC), series) if history else 0
             logins = [p.login for p in await repo.list_people(db) if not p.has_role(Role.device)]
     finally:
         await engine.dispose()
     lines = [
-        f"演示县已加载 / demo county loaded ({len(created)} new logins, {series} new weekly series)",
+        f"演示县已加载 / demo county loaded ({len(created)} new logins, {len(series)} new weekly series,"
+        f" {replayed} past sessions given a history)",
         f"密码 / password: {settings.demo_password}  (HAIQIAO_DEMO_PASSWORD)",
         "登录名 / logins: " + ", ".join(logins),
         "教室终端 / classroom terminals: dev-<school>-<n>, e.g. dev-qushan-1",

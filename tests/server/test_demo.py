@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import time_machine
+
 from server.demo.loader import load_demo
 from tests.conftest import Api
 from tests.server.helpers import table_counts
+from tests.server.schedule.conftest import SHANGHAI
 
 
 async def test_loading_the_demo_twice_changes_nothing(api: Api) -> None:
@@ -45,3 +50,30 @@ async def test_demo_timetable_has_weekly_series_in_every_community(demo_term_api
         assert "research" in kinds
         assert "sync_class" in kinds
         assert len(sessions) >= 20
+
+
+async def test_the_demo_terms_past_weeks_have_a_history_the_quotas_count(api: Api) -> None:
+    with time_machine.travel(datetime(2026, 11, 20, 8, 0, tzinfo=SHANGHAI), tick=False):
+        report = await load_demo(api.settings, history=True)
+        assert "past sessions given a history" in report
+        headers = await api.auth("scheduler")
+        past = (
+            await api.client.get(
+                "/api/v1/sessions",
+                params={"start": "2026-09-01T00:00:00+08:00", "end": "2026-11-19T00:00:00+08:00"},
+                headers=headers,
+            )
+        ).json()
+        quotas = (await api.client.get("/api/v1/quotas", params={"year": 2026}, headers=headers)).json()
+        ended = next(s for s in past if s["status"] == "ended")
+        attendance = (await api.client.get(f"/api/v1/sessions/{ended['id']}/attendance", headers=headers)).json()
+    states = {s["status"] for s in past}
+    assert states <= {"ended", "missed", "cancelled"}
+    assert "ended" in states
+    held = sum(r["held"] for q in quotas for r in q["rules"] if "60" in r["rule"])
+    assert 0 < held <= len(past)
+    assert attendance["verdict"]["reason"]
+    assert attendance["headcounts"] or attendance["seats"]
+    # A second load adds no history: only the series it creates get one.
+    again = await load_demo(api.settings, history=True)
+    assert "0 past sessions given a history" in again
