@@ -194,16 +194,33 @@ def belongs(fact: SessionFact, core_school_id: int, members: Sequence[Membership
     return not fact.receiver_school_ids or any(member(s) for s in fact.receiver_school_ids)
 
 
-def bucket(fact: SessionFact, today: date) -> str:
-    if fact.status is SessionStatus.cancelled:
+def bucket_of(status: SessionStatus, held: bool | None, past: bool) -> str:
+    """The bucket of a session in ``status`` with verdict ``held``; ``past``: its day is before today."""
+    if status is SessionStatus.cancelled:
         return "cancelled"
-    if fact.held is True:
+    if held is True:
         return "held"
-    if fact.held is False or fact.status is SessionStatus.missed:
+    if held is False or status is SessionStatus.missed:
         return "missed"
-    if fact.day < today or fact.status is SessionStatus.ended:
+    if past or status is SessionStatus.ended:
         return "pending"
     return "scheduled"
+
+
+def bucket(fact: SessionFact, today: date) -> str:
+    return bucket_of(fact.status, fact.held, fact.day < today)
+
+
+@dataclass(frozen=True)
+class FactGroup:
+    """``count`` sessions of one community and year alike in what the counters read (already known to
+    belong to the community): what a database can hand over grouped instead of one row per session."""
+
+    kind: SessionKind
+    subject: str
+    bucket: str
+    count: int
+    cancel_reason: str | None = None
 
 
 def tally(
@@ -223,41 +240,71 @@ def tally(
     when given, is used as is; otherwise it comes from ``school_weeks`` = (elapsed, total), e.g. from
     ``school_weeks(open_days, today)``, and failing that from calendar days.
     """
+    mine = [f for f in facts if f.kind in rule.kinds and f.day.year == year and belongs(f, core_school_id, members)]
+    groups = [
+        FactGroup(
+            f.kind, f.subject, bucket(f, today), 1, f.cancel_reason if f.status is SessionStatus.cancelled else None
+        )
+        for f in mine
+    ]
+    held_ids = tuple(sorted(f.session_id for f in mine if bucket(f, today) == "held"))
+    return tally_groups(
+        rule, groups, year=year, today=today, elapsed_share=elapsed_share, school_weeks=school_weeks, held_ids=held_ids
+    )
+
+
+def tally_groups(
+    rule: QuotaRule,
+    groups: Iterable[FactGroup],
+    *,
+    year: int,
+    today: date,
+    elapsed_share: float | None = None,
+    school_weeks: tuple[float, int] | None = None,
+    held_ids: tuple[int, ...] = (),
+) -> RuleTally:
+    """``tally`` over grouped sessions (kinds outside the rule are ignored)."""
     share = elapsed_share if elapsed_share is not None else _elapsed(year, today, school_weeks)
     share = max(0.0, min(1.0, share))
-    mine = [f for f in facts if f.kind in rule.kinds and f.day.year == year and belongs(f, core_school_id, members)]
-    buckets: dict[str, list[SessionFact]] = {"cancelled": [], "held": [], "missed": [], "pending": [], "scheduled": []}
-    for f in mine:
-        buckets[bucket(f, today)].append(f)
-    held = buckets["held"]
-    open_ = buckets["scheduled"] + buckets["pending"]
-    subjects = tuple(sorted({f.subject for f in held if f.subject}))
-    reachable_subjects = {f.subject for f in held + open_ if f.subject}
+    counts: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    subjects: set[str] = set()
+    reachable_subjects: set[str] = set()
+    for g in groups:
+        if g.kind not in rule.kinds or g.count <= 0:
+            continue
+        counts[g.bucket] += g.count
+        if g.bucket == "cancelled":
+            reasons[(g.cancel_reason or "").strip() or NO_REASON] += g.count
+        if g.subject and g.bucket in ("held", "scheduled", "pending"):
+            reachable_subjects.add(g.subject)
+            if g.bucket == "held":
+                subjects.add(g.subject)
+    held, still_open = counts["held"], counts["scheduled"] + counts["pending"]
     expected = rule.required * share
     subjects_ok = rule.min_subjects is None or len(subjects) >= rule.min_subjects
     subjects_reachable = rule.min_subjects is None or len(reachable_subjects) >= rule.min_subjects
-    if len(held) >= rule.required and subjects_ok:
+    if held >= rule.required and subjects_ok:
         pace = Pace.met
-    elif len(held) + len(open_) < rule.required or not subjects_reachable:
+    elif held + still_open < rule.required or not subjects_reachable:
         pace = Pace.behind
-    elif len(held) + 1e-9 >= expected:
+    elif held + 1e-9 >= expected:
         pace = Pace.on_track
     else:
         pace = Pace.at_risk
-    cancelled = buckets["cancelled"]
     return RuleTally(
         rule=rule,
         required=rule.required,
-        held=len(held),
-        scheduled=len(buckets["scheduled"]),
-        missed=len(buckets["missed"]),
-        cancelled=len(cancelled),
-        cancelled_by_reason=dict(Counter((f.cancel_reason or "").strip() or NO_REASON for f in cancelled)),
-        subjects=subjects,
+        held=held,
+        scheduled=counts["scheduled"],
+        missed=counts["missed"],
+        cancelled=counts["cancelled"],
+        cancelled_by_reason=dict(reasons),
+        subjects=tuple(sorted(subjects)),
         expected_by_today=round(expected, 1),
         pace=pace,
-        held_session_ids=tuple(sorted(f.session_id for f in held)),
-        pending=len(buckets["pending"]),
+        held_session_ids=held_ids,
+        pending=counts["pending"],
         elapsed_share=share,
     )
 

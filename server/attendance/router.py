@@ -14,6 +14,7 @@ from scheduling.errors import Conflict
 from scheduling.tallies import SchoolInfo, coverage, school_tallies, teacher_tallies
 from server.attendance import reports
 from server.attendance.service import community_quota, session_attendance
+from server.attendance.summary import county_tallies
 from server.db.repo import get_or_404
 from server.deps import DbSession, SettingsDep, require_roles
 from server.models import Classroom, Community, CommunityMember, HeadCount, HeldCorrection, Person, School, Session
@@ -204,16 +205,11 @@ async def quotas(
     community_id: int | None = None,
 ) -> list[QuotaOut]:
     year, today = _year(year), datetime.now(SHANGHAI).date()
-    out = []
-    for community in await _communities(db, community_id):
-        q = await community_quota(db, community, year, today, settings)
-        assert community.id is not None
-        out.append(
-            QuotaOut(
-                community_id=community.id, community=community.name, year=year, rules=[tally_out(t) for t in q.tallies]
-            )
-        )
-    return out
+    wanted = None if community_id is None else [c.id for c in await _communities(db, community_id) if c.id is not None]
+    return [
+        QuotaOut(community_id=c.id or 0, community=c.name, year=year, rules=[tally_out(t) for t in tallies])
+        for c, tallies in await county_tallies(db, year, today, settings, wanted)
+    ]
 
 
 @router.get(

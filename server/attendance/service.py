@@ -47,26 +47,39 @@ def rule_of(community: Community, session: Session) -> HeldRule:
 
 async def events_by_session(db: AsyncSession, session_ids: Sequence[int]) -> dict[int, list[Event]]:
     out: dict[int, list[Event]] = defaultdict(list)
-    if not session_ids:
-        return out
-    rooms = {c.id: c.school_id for c in (await db.exec(select(Classroom))).all()}
-    schools = {p.id: p.school_id for p in (await db.exec(select(Person))).all()}
+    rows: list[AttendanceEvent] = []
     for start in range(0, len(session_ids), 500):
         chunk = list(session_ids[start : start + 500])
-        stmt = select(AttendanceEvent).where(col(AttendanceEvent.session_id).in_(chunk))
-        for e in (await db.exec(stmt)).all():
-            school = rooms.get(e.classroom_id) if e.classroom_id else schools.get(e.person_id)
-            out[e.session_id].append(
-                Event(
-                    at=e.at,
-                    kind=e.kind,
-                    role=e.role,
-                    connection_id=e.connection_id,
-                    person_id=e.person_id,
-                    classroom_id=e.classroom_id,
-                    school_id=school,
-                )
+        rows.extend((await db.exec(select(AttendanceEvent).where(col(AttendanceEvent.session_id).in_(chunk)))).all())
+    # Each event's school: its classroom's, else its person's — looked up for the ids the events name only.
+    room_ids = {e.classroom_id for e in rows if e.classroom_id}
+    person_ids = {e.person_id for e in rows if not e.classroom_id and e.person_id}
+    rooms = await _school_of(db, Classroom, room_ids)
+    people = await _school_of(db, Person, person_ids)
+    for e in rows:
+        out[e.session_id].append(
+            Event(
+                at=e.at,
+                kind=e.kind,
+                role=e.role,
+                connection_id=e.connection_id,
+                person_id=e.person_id,
+                classroom_id=e.classroom_id,
+                school_id=rooms.get(e.classroom_id) if e.classroom_id else people.get(e.person_id),
             )
+        )
+    return out
+
+
+async def _school_of(
+    db: AsyncSession, table: type[Classroom] | type[Person], ids: set[int]
+) -> dict[int | None, int | None]:
+    out: dict[int | None, int | None] = {}
+    id_list = sorted(ids)
+    for start in range(0, len(id_list), 500):
+        chunk = id_list[start : start + 500]
+        stmt = select(table.id, table.school_id).where(col(table.id).in_(chunk))
+        out.update(dict((await db.exec(stmt)).all()))
     return out
 
 

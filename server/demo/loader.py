@@ -12,7 +12,8 @@ from server.auth.security import hash_password, new_feed_token
 from server.db.engine import make_engine, make_sessionmaker
 from server.demo import data
 from server.demo.history import replay_history
-from server.models import BellSchedule, Classroom, Community, CommunityMember, Person, School, Series, Term
+from server.models import BellSchedule, Classroom, Community, Person, School, Series, Term
+from server.models.org import membership
 from server.org import repository as repo
 from server.schedule.schemas import SeriesIn
 from server.schedule.series_service import create_series
@@ -109,7 +110,7 @@ async def _load(db: AsyncSession, password: str) -> list[str]:
         for key, joined in spec["members"]:
             member_id = schools[key].id
             assert member_id is not None
-            db.add(CommunityMember(community_id=community.id, school_id=member_id, joined_on=joined))
+            db.add(membership(community.id, member_id, joined, None))
     for name, year, semester, start, end in data.TERMS:
         if (await db.exec(select(Term).where(Term.name == name))).first() is None:
             db.add(Term(name=name, school_year=year, semester=semester, start=start, end=end))

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduling.enums import SessionStatus
 from scheduling.session_states import NOBODY, Presence, Timing
+from server.attendance.verdicts import store_verdicts
 from server.hooks.delivery import deliver_due
 from server.jobs.runner import JobRunner, runner_for
 from server.models import Session
@@ -58,6 +59,8 @@ async def run_sweep(runner: JobRunner) -> list[tuple[int, list[SessionStatus]]]:
     now = runner.clock()
     async with runner.sessionmaker() as db, db.begin():
         moved = await sweep(db, now, timing_of(runner.settings), runner.presence_of)
+        over = [session_id for session_id, path in moved if path[-1].is_final]
+        await store_verdicts(db, over, runner.settings, now)
     for session_id, path in moved:
         log.info("session %s → %s", session_id, " → ".join(s.value for s in path))
     return moved

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from media.interface import IceServer
 from scheduling.enums import AttendanceEventKind, SessionStatus
 from scheduling.session_states import NOBODY, Presence
+from server.attendance.verdicts import store_verdicts
 from server.live.grants import Grant
 from server.live.rooms import LiveEvents, Room
 from server.models import AttendanceEvent, Session
@@ -71,7 +72,10 @@ class RoomRegistry:
         async with self.sessionmaker() as db, db.begin():
             session = await db.get(Session, session_id)
             if session is not None:
-                await settle_now(db, session, datetime.now(UTC), timing_of(self.settings), presence)
+                now = datetime.now(UTC)
+                path = await settle_now(db, session, now, timing_of(self.settings), presence)
+                if path and path[-1].is_final:
+                    await store_verdicts(db, [session_id], self.settings, now)
 
     async def session_status(self, session_id: int) -> SessionStatus | None:
         async with self.sessionmaker() as db:

@@ -7,6 +7,7 @@ from server.models.live import (
     HeadCount,
     HeldCorrection,
     Observation,
+    SessionVerdict,
 )
 from server.models.org import Classroom, Community, CommunityMember, Person, School
 from server.models.sessions import (
@@ -38,6 +39,7 @@ __all__ = [
     "SessionEvent",
     "SessionParticipant",
     "SessionReceiver",
+    "SessionVerdict",
     "Term",
     "Webhook",
     "WebhookDelivery",

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime
 
-from sqlmodel import col, delete
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduling.errors import Conflict, Invalid
 from server.db.repo import get_or_404, require_ids
-from server.models import Community, CommunityMember, School
+from server.models import Community, CommunityMember, School, Session, SessionVerdict
+from server.models.org import membership
 from server.org import repository as repo
 from server.org.schemas import CommunityIn, CommunityOut, CommunityPatch, MemberIn, MemberOut
 from server.timefmt import SHANGHAI
@@ -46,7 +47,7 @@ def current_member_count(members: list[MemberIn] | list[CommunityMember], today:
 async def _replace_members(db: AsyncSession, community_id: int, members: list[MemberIn]) -> None:
     await db.exec(delete(CommunityMember).where(col(CommunityMember.community_id) == community_id))
     for m in members:
-        db.add(CommunityMember(community_id=community_id, **m.model_dump()))
+        db.add(membership(community_id, m.school_id, m.joined_on, m.left_on))
 
 
 async def create_community(db: AsyncSession, body: CommunityIn) -> Community:
@@ -91,6 +92,9 @@ async def update_community(db: AsyncSession, community_id: int, body: CommunityP
         community.quota_rules = [r.model_dump(mode="json") for r in body.quota_rules]
     if body.held_rules is not None:
         community.held_rules = {k.value: v.model_dump() for k, v in body.held_rules.items()}
+        # Stored verdicts were judged by the old rule: they are judged again when next counted.
+        ours = select(Session.id).where(Session.community_id == community_id)
+        await db.exec(delete(SessionVerdict).where(col(SessionVerdict.session_id).in_(ours)))
     if body.workload_ratio is not None:
         community.workload_ratio = body.workload_ratio
     if body.members is not None:
