@@ -6,73 +6,17 @@
 //
 // Query parameters (for tests and demos): st_interval=SECONDS (S-T sampling interval, default 30),
 // refresh=SECONDS (list refresh, default 10), max_live=N (live pictures on the wall at once, default 6).
-import { ApiError, api, directory, el, fmt, i18n, mountHeader, token } from "/static/common.js";
+import { ApiError, api, directory, el, fmt, mountHeader, token } from "/static/common.js";
 import { HaiqiaoRoom } from "/static/haiqiao-rtc.js";
+import { tr } from "/static/patrol-i18n.js";
+import { q, ST_INTERVAL, REFRESH, MAX_LIVE, $, state } from "/static/patrol-state.js";
+import { st, obs, resetObservation, renderST, renderRubric, loadHistory, tickST, bindObservePanel } from "/static/patrol-observe.js";
+export { analyse } from "/static/patrol-observe.js";
 
-const tr = i18n({
-  zh: { title: "海桥 · 巡课", community: "教共体", subject: "学科", school: "学校", all: "全部",
-        count: "{shown} / {total} 节课", updated: "更新于 {time}", back: "← 返回巡课墙",
-        unseen: "巡课模式 · 对方看不到也听不到您", ended: "本节课已结束", live: "上课中", open: "已开放",
-        host: "主讲端", receiver: "听讲端", participant: "教研", reconnecting: "重连中", nobody: "暂无人连接",
-        waiting: "等待画面…", noOne: "教室尚未连接", paused: "同时最多显示 {n} 路画面\n点击观看", clickToWatch: "点击观看",
-        empty: "现在没有正在进行的课", emptyFiltered: "没有符合筛选条件的课", sync_class: "同步课堂", research: "网络教研",
-        teacherLabel: "主讲教师 {name}", stTitle: "S-T 编码", teacher: "教师行为", students: "学生行为", lessonType: "课型",
-        promptNow: "第 {n} 个采样点：现在是教师行为（T）还是学生行为（S）？", promptNext: "{s} 秒后采样第 {n} 个点",
-        promptPaused: "采样已暂停", pause: "暂停采样", resume: "继续采样", undo: "撤销上一个", samples: "{n} 个采样 · {min} 分钟",
-        noSamples: "尚未编码", missed: "漏采 {n} 次", rubric: "评价量表（1–5）", notes: "观察笔记", notePlaceholder: "记录看到的情况，回车添加",
-        add: "添加", save: "保存观察记录", saving: "保存中…", nothing: "请先写笔记、评分或做 S-T 编码",
-        saved: "已保存 {time}", savedSt: "已保存 {time} · 服务器计算：Rt {rt}，Ch {ch}，{type}",
-        saveFailed: "保存失败：{msg}", loadFailed: "无法刷新巡课列表：{msg}", joinFailed: "无法进入课堂：{msg}",
-        notAllowed: "只有教研员可以巡课", history: "本节课已有 {n} 条观察记录", historyRow: "{time} · {what}",
-        objectives: "教学目标", interaction: "师生互动", technology: "技术使用", rubricShort: "量表",
-        practice: "练习型", lecture: "讲授型", dialogue: "对话型", mixed: "混合型", sep: "、", stateLost: "连接已断开",
-        time: "{start}–{end}" },
-  en: { title: "Haiqiao · Patrol", community: "Community", subject: "Subject", school: "School", all: "All",
-        count: "{shown} of {total} sessions", updated: "updated {time}", back: "← Back to the wall",
-        unseen: "Observer mode · they can neither see nor hear you", ended: "This session has ended", live: "live", open: "open",
-        host: "Host", receiver: "Classroom", participant: "Participant", reconnecting: "reconnecting", nobody: "nobody connected",
-        waiting: "waiting for the picture…", noOne: "no classroom connected yet", paused: "At most {n} live pictures at once\nclick to watch",
-        clickToWatch: "Click to watch", empty: "No session is running now", emptyFiltered: "No session matches the filters",
-        sync_class: "Synchronous class", research: "Online research", teacherLabel: "Teacher {name}", stTitle: "S-T coding",
-        teacher: "teacher", students: "students", lessonType: "lesson type",
-        promptNow: "Sample {n}: teacher (T) or students (S) right now?", promptNext: "sample {n} in {s} s",
-        promptPaused: "sampling paused", pause: "Pause sampling", resume: "Resume sampling", undo: "Undo last",
-        samples: "{n} samples · {min} min", noSamples: "no samples yet", missed: "{n} missed", rubric: "Rubric (1–5)", notes: "Notes",
-        notePlaceholder: "What you see — Enter adds it", add: "Add", save: "Save observation", saving: "saving…",
-        nothing: "Write a note, score the rubric or code S-T samples first", saved: "Saved {time}",
-        savedSt: "Saved {time} · server computed: Rt {rt}, Ch {ch}, {type}", saveFailed: "Not saved: {msg}",
-        loadFailed: "Could not refresh the list: {msg}", joinFailed: "Could not enter the class: {msg}",
-        notAllowed: "Only researchers may patrol classes", history: "{n} observation(s) saved for this session",
-        historyRow: "{time} · {what}", objectives: "Teaching goals", interaction: "Interaction", technology: "Use of technology",
-        rubricShort: "rubric", practice: "practice", lecture: "lecture", dialogue: "dialogue", mixed: "mixed", sep: ", ",
-        stateLost: "disconnected", time: "{start}–{end}" },
-});
-
-const q = new URLSearchParams(location.search);
-const positive = (name, fallback) => (Number(q.get(name)) > 0 ? Number(q.get(name)) : fallback);
-const ST_INTERVAL = positive("st_interval", 30); // seconds between S-T samples (the method's 30 s)
-const REFRESH = positive("refresh", 10); // seconds between list refreshes
-const MAX_LIVE = positive("max_live", 6); // live pictures on the wall at once
-const RUBRIC = ["objectives", "interaction", "technology"];
-const $ = (id) => document.getElementById(id);
-
-const state = {
-  me: null,
-  dir: null,
-  sessions: [], // the last /patrol/live answer
-  details: new Map(), // session id → GET /sessions/{id} (for the host classroom)
-  people: new Map(), // person id → person
-  communities: new Map(), // community id → community
-  updated: null,
-  watching: null, // session id shown full-size
-  ended: false,
-};
 const rooms = new Map(); // session id → { room, videos: Map(seat → stream), audios: Map(seat → stream), error }
 const cards = new Map(); // session id → wall card
 const watchTiles = new Map(); // seat → tile in the full-size view
 const audioEls = new Map(); // seat → <audio> of the watched session
-const st = { codes: [], pending: null, nextAt: 0, paused: false, missed: 0 };
-const obs = { notes: [], rubric: {}, started: null, history: [] };
 
 // Tests read these: live rooms, decoded frames per session, the S-T record.
 window.patrol = {
@@ -385,140 +329,6 @@ function renderWatch() {
   } else if (watchTiles.has("waiting")) { watchTiles.get("waiting").remove(); watchTiles.delete("waiting"); }
 }
 
-// ---------- S-T coding ----------
-
-// The same rule as scheduling/st_analysis.py: Rt = T/N, Ch = (runs − 1)/N; Rt ≤ 0.3 practice, Rt ≥ 0.7 lecture,
-// Ch ≥ 0.4 dialogue, otherwise mixed — checked in that order, in whole samples (10·T ≤ 3·N).
-export function analyse(codes) {
-  const n = codes.length;
-  if (!n) return null;
-  const t = codes.filter((c) => c === "T").length;
-  let runs = 1;
-  for (let i = 1; i < n; i++) if (codes[i] !== codes[i - 1]) runs++;
-  let type;
-  if (10 * t <= 3 * n) type = "practice";
-  else if (10 * t >= 7 * n) type = "lecture";
-  else if (10 * (runs - 1) >= 4 * n) type = "dialogue";
-  else type = "mixed";
-  return { samples: n, rt: t / n, ch: (runs - 1) / n, lesson_type: type };
-}
-
-function code(c) {
-  if (state.watching == null) return;
-  st.codes.push(c);
-  st.pending = null;
-  st.nextAt = Date.now() + ST_INTERVAL * 1000;
-  renderST();
-}
-
-function tickST() {
-  if (state.watching == null || st.paused) return;
-  if (Date.now() >= st.nextAt) {
-    if (st.pending) st.missed++;
-    st.pending = new Date();
-    st.nextAt = Date.now() + ST_INTERVAL * 1000;
-  }
-  renderST();
-}
-
-function renderST() {
-  const prompt = $("st-prompt");
-  const n = st.codes.length + 1;
-  prompt.classList.toggle("pending", Boolean(st.pending) && !st.paused);
-  if (st.paused) prompt.textContent = tr.t("promptPaused");
-  else if (st.pending) prompt.textContent = tr.t("promptNow", { n });
-  else prompt.textContent = tr.t("promptNext", { n, s: Math.max(0, Math.ceil((st.nextAt - Date.now()) / 1000)) });
-  const seq = $("st-seq");
-  if (seq.childElementCount !== st.codes.length || !st.codes.length) {
-    seq.replaceChildren(...(st.codes.length ? st.codes.map((c) => el("span", { class: c }, c))
-      : [el("span", { class: "empty" }, tr.t("noSamples"))]));
-    seq.scrollTop = seq.scrollHeight;
-  }
-  const r = analyse(st.codes);
-  $("st-rt").textContent = r ? r.rt.toFixed(2) : "–";
-  $("st-ch").textContent = r ? r.ch.toFixed(2) : "–";
-  $("st-type").textContent = r ? tr.t(r.lesson_type) : "–";
-  $("st-type").dataset.type = r ? r.lesson_type : "";
-  $("st-n").textContent = (r ? tr.t("samples", { n: r.samples, min: ((r.samples * ST_INTERVAL) / 60).toFixed(1) }) : "") +
-    (st.missed ? ` · ${tr.t("missed", { n: st.missed })}` : "");
-  $("st-pause").textContent = tr.t(st.paused ? "resume" : "pause");
-  $("st-undo").disabled = !st.codes.length;
-}
-
-// ---------- rubric, notes, saving ----------
-
-function renderRubric() {
-  $("rubric").replaceChildren(...RUBRIC.map((key) => el("div", { class: "rubric-row", dataset: { key } },
-    el("span", {}, tr.t(key)),
-    el("div", { class: "scores" }, [1, 2, 3, 4, 5].map((v) => el("button", {
-      type: "button", class: obs.rubric[key] === v ? "on" : "", dataset: { score: v },
-      onclick: () => { if (obs.rubric[key] === v) delete obs.rubric[key]; else obs.rubric[key] = v; renderRubric(); },
-    }, String(v)))))));
-}
-
-const clock = (d) => d.toLocaleTimeString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
-
-function renderNotes() {
-  $("notes").replaceChildren(...obs.notes.map((n) => el("li", {}, el("time", { datetime: n.at.toISOString() }, clock(n.at)), n.text)));
-  $("notes").scrollTop = $("notes").scrollHeight;
-}
-
-function resetObservation() {
-  st.codes = []; st.pending = new Date(); st.nextAt = Date.now() + ST_INTERVAL * 1000; st.paused = false; st.missed = 0;
-  obs.notes = []; obs.rubric = {}; obs.started = new Date();
-  $("saved").textContent = ""; $("save-error").textContent = "";
-  renderST(); renderRubric(); renderNotes();
-}
-
-async function save() {
-  const id = state.watching;
-  const pendingNote = $("note-input").value.trim();
-  if (pendingNote) { obs.notes.push({ at: new Date(), text: pendingNote }); $("note-input").value = ""; renderNotes(); }
-  $("save-error").textContent = ""; $("saved").textContent = "";
-  if (!obs.notes.length && !Object.keys(obs.rubric).length && !st.codes.length) {
-    $("save-error").textContent = tr.t("nothing");
-    return;
-  }
-  const body = {
-    note: obs.notes.map((n) => `[${clock(n.at)}] ${n.text}`).join("\n"),
-    rubric: { ...obs.rubric },
-    st_codes: [...st.codes],
-  };
-  $("save").disabled = true;
-  $("saved").textContent = tr.t("saving");
-  try {
-    const out = await api(`/api/v1/sessions/${id}/observations`, { method: "POST", body });
-    const time = clock(new Date());
-    // A saved record is closed: what follows is a new observation (the server has no partial updates).
-    resetObservation();
-    $("saved").textContent = out.st
-      ? tr.t("savedSt", { time, rt: out.st.rt.toFixed(2), ch: out.st.ch.toFixed(2), type: tr.t(out.st.lesson_type) })
-      : tr.t("saved", { time });
-    $("saved").dataset.observation = out.id;
-    await loadHistory();
-  } catch (err) {
-    $("saved").textContent = "";
-    $("save-error").textContent = tr.t("saveFailed", { msg: err.message || String(err) });
-  } finally {
-    $("save").disabled = false;
-  }
-}
-
-async function loadHistory() {
-  const id = state.watching;
-  if (id == null) return;
-  try {
-    obs.history = await api(`/api/v1/sessions/${id}/observations`);
-  } catch { obs.history = []; }
-  if (id !== state.watching) return;
-  const rows = obs.history.slice(-4).reverse().map((o) => {
-    const what = o.st ? `Rt ${o.st.rt.toFixed(2)} · Ch ${o.st.ch.toFixed(2)} · ${tr.t(o.st.lesson_type)}`
-      : o.note ? o.note.split("\n")[0].slice(0, 30) : tr.t("rubricShort");
-    return el("div", {}, tr.t("historyRow", { time: fmt(o.at, tr, { hour: "2-digit", minute: "2-digit" }), what }));
-  });
-  $("history").replaceChildren(...(obs.history.length ? [el("div", {}, tr.t("history", { n: obs.history.length })), ...rows] : []));
-}
-
 // ---------- wiring ----------
 
 function rerender() {
@@ -528,28 +338,7 @@ function rerender() {
   renderST(); renderRubric(); loadHistory();
 }
 
-$("st-t").onclick = () => code("T");
-$("st-s").onclick = () => code("S");
-$("st-undo").onclick = () => { st.codes.pop(); renderST(); };
-$("st-pause").onclick = () => {
-  st.paused = !st.paused;
-  if (!st.paused) st.nextAt = Date.now() + ST_INTERVAL * 1000;
-  renderST();
-};
-document.addEventListener("keydown", (e) => {
-  if (state.watching == null || e.target.closest("input, textarea, select")) return;
-  if (e.key === "t" || e.key === "T") code("T");
-  if (e.key === "s" || e.key === "S") code("S");
-});
-$("note-form").onsubmit = (e) => {
-  e.preventDefault();
-  const text = $("note-input").value.trim();
-  if (!text) return;
-  obs.notes.push({ at: new Date(), text });
-  $("note-input").value = "";
-  renderNotes();
-};
-$("save").onclick = save;
+bindObservePanel();
 $("back").onclick = unwatch;
 for (const id of ["f-community", "f-subject", "f-school"]) $(id).onchange = () => { syncRooms(); renderWall(); };
 window.addEventListener("pagehide", () => { for (const id of [...rooms.keys()]) disconnect(id); });
