@@ -12,7 +12,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 from sqlmodel import select as model_select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,6 +29,7 @@ from server.models import (
     Community,
     CommunityMember,
     HeldCorrection,
+    QuotaCount,
     Session,
     SessionReceiver,
     SessionVerdict,
@@ -43,29 +46,45 @@ def _table(model: Any) -> Any:
     return model.__table__
 
 
-def _member_then(school_id: Any, community_id: Any, core_school_id: Any, at: Any) -> Any:
-    """SQL: the school is the community's core school, or a member at the instant ``at``."""
-    m = _table(CommunityMember).alias()
-    return or_(
-        school_id == core_school_id,
-        exists()
-        .where(
-            m.c.community_id == community_id,
-            m.c.school_id == school_id,
-            m.c.joined_at <= at,
-            or_(m.c.left_at.is_(None), m.c.left_at > at),
-        )
-        .correlate_except(m),  # the session and the school come from the enclosing queries, however deep
+def _membership(members: Any, community_id: Any, school_id: Any, at: Any) -> Any:
+    """Join condition: the membership row of ``school_id`` in the community that covers the instant ``at``
+    (membership periods of a school never overlap, so at most one row matches)."""
+    return and_(
+        members.c.community_id == community_id,
+        members.c.school_id == school_id,
+        members.c.joined_at <= at,
+        or_(members.c.left_at.is_(None), members.c.left_at > at),
     )
 
 
 async def count_groups(
     db: AsyncSession, year: int, today: date, community_ids: list[int] | None = None
 ) -> dict[int, list[tuple[GroupKey, int]]]:
-    s, c = _table(Session).alias("s"), _table(Community).alias("c")
+    sessions, communities = _table(Session), _table(Community)
+    s, c = sessions.alias("s"), communities.alias("c")
     host, room = _table(Classroom).alias("host"), _table(Classroom).alias("room")
-    r, r_any = _table(SessionReceiver).alias("r"), _table(SessionReceiver).alias("r_any")
+    host_member = _table(CommunityMember).alias("host_member")
     verdict, corrections = _table(SessionVerdict).alias("v"), _table(HeldCorrection)
+    start = datetime(year, 1, 1, tzinfo=SHANGHAI)
+    in_year = (start, start.replace(year=year + 1))
+    # Per session with receiving classrooms: does at least one belong (core or member) on the day?
+    r, s2, c2 = _table(SessionReceiver).alias("r"), sessions.alias("s2"), communities.alias("c2")
+    room_member = _table(CommunityMember).alias("room_member")
+    receivers = (
+        select(
+            r.c.session_id,
+            func.max(
+                case((or_(room.c.school_id == c2.c.core_school_id, room_member.c.id.is_not(None)), 1), else_=0)
+            ).label("ok"),
+        )
+        .select_from(r)
+        .join(s2, and_(s2.c.id == r.c.session_id, s2.c.start >= in_year[0], s2.c.start < in_year[1]))
+        .join(room, room.c.id == r.c.classroom_id)
+        .join(c2, c2.c.id == s2.c.community_id)
+        .outerjoin(room_member, _membership(room_member, s2.c.community_id, room.c.school_id, s2.c.start))
+        .group_by(r.c.session_id)
+        .subquery("receivers")
+    )
     latest = (
         select(corrections.c.session_id, func.max(corrections.c.id).label("last_id"))
         .group_by(corrections.c.session_id)
@@ -75,27 +94,21 @@ async def count_groups(
     held = case((correction.c.id.is_not(None), correction.c.held), else_=verdict.c.held)
     past = s.c.start < datetime.combine(today, time(), SHANGHAI)
     reason = case((s.c.status == SessionStatus.cancelled, s.c.status_reason), else_=None)
-    receivers_ok = or_(
-        ~exists().where(r_any.c.session_id == s.c.id),
-        exists()
-        .where(r.c.session_id == s.c.id, room.c.id == r.c.classroom_id)
-        .where(_member_then(room.c.school_id, s.c.community_id, c.c.core_school_id, s.c.start))
-        .correlate_except(r, room),
-    )
-    start = datetime(year, 1, 1, tzinfo=SHANGHAI)
     stmt = (
         select(s.c.community_id, s.c.kind, s.c.subject, s.c.status, held, past, reason, func.count())
         .select_from(s)
         .join(host, host.c.id == s.c.host_classroom_id)
         .join(c, c.c.id == s.c.community_id)
+        .outerjoin(host_member, _membership(host_member, s.c.community_id, host.c.school_id, s.c.start))
+        .outerjoin(receivers, receivers.c.session_id == s.c.id)
         .outerjoin(verdict, verdict.c.session_id == s.c.id)
         .outerjoin(latest, latest.c.session_id == s.c.id)
         .outerjoin(correction, correction.c.id == latest.c.last_id)
         .where(
-            s.c.start >= start,
-            s.c.start < start.replace(year=year + 1),
-            _member_then(host.c.school_id, s.c.community_id, c.c.core_school_id, s.c.start),
-            receivers_ok,
+            s.c.start >= in_year[0],
+            s.c.start < in_year[1],
+            or_(host.c.school_id == c.c.core_school_id, host_member.c.id.is_not(None)),
+            or_(receivers.c.session_id.is_(None), receivers.c.ok == 1),
         )
         .group_by(s.c.community_id, s.c.kind, s.c.subject, s.c.status, held, past, reason)
     )
@@ -120,28 +133,86 @@ async def count_groups(
 async def county_tallies(
     db: AsyncSession, year: int, today: date, settings: Settings, community_ids: list[int] | None = None
 ) -> list[tuple[Community, list[RuleTally]]]:
-    """Every community's counters for ``year`` (or those of ``community_ids``), in id order."""
-    start = datetime(year, 1, 1, tzinfo=SHANGHAI)
-    await store_missing_verdicts(db, start, start.replace(year=year + 1), settings, datetime.now(UTC))
+    """Every community's counters for ``year`` (or those of ``community_ids``), in id order.
+
+    A community's groups come from its cached row when the row is of today and of the community's
+    current ``counts_version``; the others are counted now (their missing verdicts stored first) and
+    cached.
+    """
     stmt = model_select(Community).order_by(col(Community.id))
     if community_ids is not None:
         stmt = stmt.where(col(Community.id).in_(community_ids))
     communities = list((await db.exec(stmt)).all())
-    groups = await count_groups(db, year, today, community_ids)
+    ids = [c.id for c in communities if c.id is not None]
+    groups = await _cached_groups(db, year, today, ids)
+    stale = [i for i in ids if i not in groups]
+    if stale:
+        groups.update(await _count_and_cache(db, year, today, settings, stale, everyone=len(stale) == len(ids)))
     weeks = _SchoolWeeks(year, today, await planning.calendar_data(db))
     out = []
     for community in communities:
         assert community.id is not None
-        facts = [
-            FactGroup(kind, subject, bucket_of(status, held, past), n, why)
-            for (_, kind, subject, status, held, past, why), n in groups.get(community.id, [])
-        ]
         school_weeks = weeks.of(community.core_school_id)
         tallies = [
-            tally_groups(rule, facts, year=year, today=today, school_weeks=school_weeks)
+            tally_groups(rule, groups.get(community.id, []), year=year, today=today, school_weeks=school_weeks)
             for rule in rules_from_json(community.quota_rules)
         ]
         out.append((community, tallies))
+    return out
+
+
+async def _versions(db: AsyncSession, ids: list[int]) -> dict[int, int]:
+    table = _table(Community)
+    rows = await db.exec(select(table.c.id, table.c.counts_version).where(table.c.id.in_(ids)))  # type: ignore[call-overload]
+    return dict(rows.all())
+
+
+async def _cached_groups(db: AsyncSession, year: int, today: date, ids: list[int]) -> dict[int, list[FactGroup]]:
+    if not ids:
+        return {}
+    versions = await _versions(db, ids)
+    table = _table(QuotaCount)
+    stmt = select(table.c.community_id, table.c.version, table.c.groups).where(
+        table.c.year == year, table.c.today == today, table.c.community_id.in_(ids)
+    )
+    rows = (await db.exec(stmt)).all()  # type: ignore[call-overload]
+    return {
+        community_id: [FactGroup(SessionKind(k), subject, b, n, why) for k, subject, b, n, why in cached]
+        for community_id, version, cached in rows
+        if versions.get(community_id) == version
+    }
+
+
+async def _count_and_cache(
+    db: AsyncSession, year: int, today: date, settings: Settings, ids: list[int], *, everyone: bool
+) -> dict[int, list[FactGroup]]:
+    start = datetime(year, 1, 1, tzinfo=SHANGHAI)
+    now = datetime.now(UTC)
+    await store_missing_verdicts(db, start, start.replace(year=year + 1), settings, now, None if everyone else ids)
+    versions = await _versions(db, ids)  # before counting: a write committed meanwhile leaves the row stale
+    counted = await count_groups(db, year, today, None if everyone else ids)
+    out: dict[int, list[FactGroup]] = {}
+    for community_id in ids:
+        out[community_id] = [
+            FactGroup(kind, subject, bucket_of(status, held, past), n, why)
+            for (_, kind, subject, status, held, past, why), n in counted.get(community_id, [])
+        ]
+    rows = [
+        {
+            "community_id": community_id,
+            "year": year,
+            "version": versions[community_id],
+            "today": today,
+            "groups": [[g.kind.value, g.subject, g.bucket, g.count, g.cancel_reason] for g in groups],
+            "computed_at": now,
+        }
+        for community_id, groups in out.items()
+    ]
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for offset in range(0, len(rows), 1000):
+        stmt = insert(_table(QuotaCount)).values(rows[offset : offset + 1000])
+        fresh = {k: stmt.excluded[k] for k in ("version", "today", "groups", "computed_at")}
+        await db.exec(stmt.on_conflict_do_update(index_elements=["community_id", "year"], set_=fresh))
     return out
 
 

@@ -66,7 +66,12 @@ async def store_verdicts(db: AsyncSession, session_ids: Sequence[int], settings:
 
 
 async def store_missing_verdicts(
-    db: AsyncSession, start: datetime, end: datetime, settings: Settings, now: datetime
+    db: AsyncSession,
+    start: datetime,
+    end: datetime,
+    settings: Settings,
+    now: datetime,
+    community_ids: Sequence[int] | None = None,
 ) -> int:
     """Verdicts for the final sessions starting in [start, end) that have none (older data, a new rule)."""
     stmt = (
@@ -79,5 +84,7 @@ async def store_missing_verdicts(
             col(SessionVerdict.session_id).is_(None),
         )
     )
+    if community_ids is not None:
+        stmt = stmt.where(col(Session.community_id).in_(community_ids))
     missing = [i for i in (await db.exec(stmt)).all() if i is not None]
     return await store_verdicts(db, missing, settings, now) if missing else 0

@@ -29,7 +29,10 @@ def make_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    # CountingSession keeps the county summary's cache in step with every write (server/db/quota_cache.py).
+    from server.db.quota_cache import CountingSession
+
+    return async_sessionmaker(engine, class_=AsyncSession, sync_session_class=CountingSession, expire_on_commit=False)
 
 
 async def session_scope(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:

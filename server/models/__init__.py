@@ -7,6 +7,7 @@ from server.models.live import (
     HeadCount,
     HeldCorrection,
     Observation,
+    QuotaCount,
     SessionVerdict,
 )
 from server.models.org import Classroom, Community, CommunityMember, Person, School
@@ -32,6 +33,7 @@ __all__ = [
     "HolidayOverride",
     "Observation",
     "Person",
+    "QuotaCount",
     "School",
     "Series",
     "SeriesSkip",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -74,6 +74,20 @@ class SessionVerdict(SQLModel, table=True):
     min_ratio: float
     reason_zh: str = Field(max_length=300)
     reason_en: str = Field(max_length=300)
+    computed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class QuotaCount(SQLModel, table=True):
+    """One community's year, grouped the way the counters read it, as of ``today``: the county summary's
+    cache, good while the community's ``counts_version`` is still ``version`` (server/db/quota_cache.py)."""
+
+    __tablename__ = "quota_counts"
+
+    community_id: int = Field(foreign_key="communities.id", primary_key=True)
+    year: int = Field(primary_key=True)
+    version: int  # the community's counts_version read before counting
+    today: date
+    groups: list[Any] = json_field()
     computed_at: datetime = Field(sa_type=UTCDateTime)
 
 

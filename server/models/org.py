@@ -78,6 +78,9 @@ class Community(SQLModel, table=True):
     held_rules: dict[str, Any] = json_field(dict)
     # Share of a cross-school lesson credited to the teacher's workload (按一定比例计入工作量).
     workload_ratio: float = 1.0
+    # Raised by every write that could change the community's counts (server/db/quota_cache.py); a
+    # cached count (quota_counts) is good only for the version it was computed from.
+    counts_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = created_at_field()
 
 
