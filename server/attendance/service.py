@@ -164,8 +164,9 @@ async def community_quota(
     ids = [s.id for s in sessions if s.id is not None]
     events = await events_by_session(db, ids)
     corrections = await corrections_by_session(db, ids)
-    rooms = {c.id: c.school_id for c in (await db.exec(select(Classroom))).all()}
     rows = {row.session.id: row for row in await attach_links(db, sessions)}
+    named = {s.host_classroom_id for s in sessions} | {r for row in rows.values() for r in row.receivers}
+    rooms = {room: school or 0 for room, school in (await _school_of(db, Classroom, named)).items()}
     now = datetime.now(UTC)
     facts, verdicts = [], {}
     connected_rooms: dict[int, set[int]] = {}
