@@ -15,16 +15,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduling.enums import SessionStatus
 from scheduling.session_states import NOBODY, Presence, Timing
+from server.attendance.summary import county_tallies
 from server.attendance.verdicts import store_verdicts
 from server.hooks.delivery import deliver_due
 from server.jobs.runner import JobRunner, runner_for
 from server.models import Session
 from server.schedule.transitions import PresenceOf, settle_now, timing_of
+from server.timefmt import SHANGHAI
 
 log = logging.getLogger("haiqiao.lifecycle")
 
 LIFECYCLE_JOB = "lifecycle:sweep"
 WEBHOOK_JOB = "webhooks:deliver"
+QUOTA_JOB = "quotas:warm"
 
 
 def no_presence(_session_id: int) -> Presence:
@@ -74,6 +77,23 @@ async def webhook_tick(database_url: str) -> None:
         await deliver_due(db, client, runner.clock())
 
 
+async def quota_tick(database_url: str) -> None:
+    """Keep the county summary's cache warm: stale communities (a new day, writes) are counted here
+    rather than by the next person who opens the dashboard."""
+    runner = runner_for(database_url)
+    if runner is None:
+        return
+    await warm_quotas(runner)
+
+
+async def warm_quotas(runner: JobRunner) -> int:
+    today = runner.clock().astimezone(SHANGHAI).date()
+    async with runner.sessionmaker() as db, db.begin():
+        counted = await county_tallies(db, today.year, today, runner.settings)
+    return len(counted)
+
+
 def install_jobs(runner: JobRunner, sweep_seconds: float) -> None:
     runner.every(LIFECYCLE_JOB, sweep_seconds, lifecycle_tick)
     runner.every(WEBHOOK_JOB, 10, webhook_tick)
+    runner.every(QUOTA_JOB, 600, quota_tick)

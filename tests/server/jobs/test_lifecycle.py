@@ -14,8 +14,8 @@ from scheduling.enums import SessionStatus
 from scheduling.session_states import Presence, Timing
 from server.app import create_app
 from server.demo.loader import load_demo
-from server.jobs.lifecycle import sweep
-from server.models import SessionEvent
+from server.jobs.lifecycle import sweep, warm_quotas
+from server.models import Community, QuotaCount, SessionEvent
 from server.settings import Settings
 from tests.conftest import Api
 from tests.server.schedule.conftest import FUSED, ROOM_DAIXI, ROOM_GAOTING, SHANGHAI, at
@@ -121,5 +121,18 @@ async def test_restart_between_two_transitions_loses_and_repeats_nothing(databas
     assert await _path(app.state.sessionmaker, session_id) == ["scheduled", "open", "missed"]
     async with app.state.engine.connect() as conn:
         jobs = (await conn.execute(text("SELECT id FROM apscheduler_jobs ORDER BY id"))).scalars().all()
-    assert jobs == ["lifecycle:sweep", "webhooks:deliver"]
+    assert jobs == ["lifecycle:sweep", "quotas:warm", "webhooks:deliver"]
     await app.state.engine.dispose()
+
+
+async def test_the_quota_job_keeps_every_communitys_count_warm(demo_term_api: Api) -> None:
+    app = create_app(demo_term_api.settings)
+    try:
+        assert await warm_quotas(app.state.jobs) == 3
+        async with app.state.sessionmaker() as db:
+            cached = (await db.exec(select(QuotaCount))).all()
+            versions = {c.id: c.counts_version for c in (await db.exec(select(Community))).all()}
+        assert len(cached) == 3
+        assert all(row.version == versions[row.community_id] for row in cached)
+    finally:
+        await app.state.engine.dispose()
