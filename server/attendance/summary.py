@@ -130,35 +130,47 @@ async def count_groups(
     return out
 
 
-async def county_tallies(
-    db: AsyncSession, year: int, today: date, settings: Settings, community_ids: list[int] | None = None
-) -> list[tuple[Community, list[RuleTally]]]:
-    """Every community's counters for ``year`` (or those of ``community_ids``), in id order.
+def tally_dict(t: RuleTally) -> dict[str, Any]:
+    """One rule's counter as the API shows it (QuotaOut.rules in server/attendance/router.py)."""
+    return {
+        "rule": t.rule.name,
+        "kinds": sorted(k.value for k in t.rule.kinds),
+        "unit": t.rule.unit,
+        "required": t.required,
+        "held": t.held,
+        "scheduled": t.scheduled,
+        "pending": t.pending,
+        "missed": t.missed,
+        "cancelled": t.cancelled,
+        "cancelled_by_reason": t.cancelled_by_reason,
+        "subjects": list(t.subjects),
+        "min_subjects": t.rule.min_subjects,
+        "expected_by_today": t.expected_by_today,
+        "pace": t.pace.value,
+    }
 
-    A community's groups come from its cached row when the row is of today and of the community's
+
+async def county_quotas(
+    db: AsyncSession, year: int, today: date, settings: Settings, community_ids: list[int] | None = None
+) -> list[dict[str, Any]]:
+    """Every community's counters for ``year`` (or those of ``community_ids``), in id order, as the API
+    shows them: ``{"community_id", "community", "year", "rules": [tally_dict, …]}``.
+
+    A community's counters come from its cached row when the row is of today and of the community's
     current ``counts_version``; the others are counted now (their missing verdicts stored first) and
     cached.
     """
-    stmt = model_select(Community).order_by(col(Community.id))
+    table = _table(Community)
+    stmt = select(table.c.id, table.c.name).order_by(table.c.id)
     if community_ids is not None:
-        stmt = stmt.where(col(Community.id).in_(community_ids))
-    communities = list((await db.exec(stmt)).all())
-    ids = [c.id for c in communities if c.id is not None]
-    groups = await _cached_groups(db, year, today, ids)
-    stale = [i for i in ids if i not in groups]
+        stmt = stmt.where(table.c.id.in_(community_ids))
+    names = dict((await db.exec(stmt)).all())  # type: ignore[call-overload]
+    ids = list(names)
+    tallies = await _cached(db, year, today, ids)
+    stale = [i for i in ids if i not in tallies]
     if stale:
-        groups.update(await _count_and_cache(db, year, today, settings, stale, everyone=len(stale) == len(ids)))
-    weeks = _SchoolWeeks(year, today, await planning.calendar_data(db))
-    out = []
-    for community in communities:
-        assert community.id is not None
-        school_weeks = weeks.of(community.core_school_id)
-        tallies = [
-            tally_groups(rule, groups.get(community.id, []), year=year, today=today, school_weeks=school_weeks)
-            for rule in rules_from_json(community.quota_rules)
-        ]
-        out.append((community, tallies))
-    return out
+        tallies.update(await _count_and_cache(db, year, today, settings, stale, everyone=len(stale) == len(ids)))
+    return [{"community_id": i, "community": names[i], "year": year, "rules": tallies[i]} for i in ids]
 
 
 async def _versions(db: AsyncSession, ids: list[int]) -> dict[int, int]:
@@ -167,35 +179,39 @@ async def _versions(db: AsyncSession, ids: list[int]) -> dict[int, int]:
     return dict(rows.all())
 
 
-async def _cached_groups(db: AsyncSession, year: int, today: date, ids: list[int]) -> dict[int, list[FactGroup]]:
+async def _cached(db: AsyncSession, year: int, today: date, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     if not ids:
         return {}
     versions = await _versions(db, ids)
     table = _table(QuotaCount)
-    stmt = select(table.c.community_id, table.c.version, table.c.groups).where(
+    stmt = select(table.c.community_id, table.c.version, table.c.tallies).where(
         table.c.year == year, table.c.today == today, table.c.community_id.in_(ids)
     )
     rows = (await db.exec(stmt)).all()  # type: ignore[call-overload]
-    return {
-        community_id: [FactGroup(SessionKind(k), subject, b, n, why) for k, subject, b, n, why in cached]
-        for community_id, version, cached in rows
-        if versions.get(community_id) == version
-    }
+    return {community_id: cached for community_id, version, cached in rows if versions.get(community_id) == version}
 
 
 async def _count_and_cache(
     db: AsyncSession, year: int, today: date, settings: Settings, ids: list[int], *, everyone: bool
-) -> dict[int, list[FactGroup]]:
+) -> dict[int, list[dict[str, Any]]]:
     start = datetime(year, 1, 1, tzinfo=SHANGHAI)
     now = datetime.now(UTC)
     await store_missing_verdicts(db, start, start.replace(year=year + 1), settings, now, None if everyone else ids)
     versions = await _versions(db, ids)  # before counting: a write committed meanwhile leaves the row stale
     counted = await count_groups(db, year, today, None if everyone else ids)
-    out: dict[int, list[FactGroup]] = {}
-    for community_id in ids:
-        out[community_id] = [
+    communities = (await db.exec(model_select(Community).where(col(Community.id).in_(ids)))).all()
+    weeks = _SchoolWeeks(year, today, await planning.calendar_data(db))
+    out: dict[int, list[dict[str, Any]]] = {}
+    for community in communities:
+        assert community.id is not None
+        groups = [
             FactGroup(kind, subject, bucket_of(status, held, past), n, why)
-            for (_, kind, subject, status, held, past, why), n in counted.get(community_id, [])
+            for (_, kind, subject, status, held, past, why), n in counted.get(community.id, [])
+        ]
+        school_weeks = weeks.of(community.core_school_id)
+        out[community.id] = [
+            tally_dict(tally_groups(rule, groups, year=year, today=today, school_weeks=school_weeks))
+            for rule in rules_from_json(community.quota_rules)
         ]
     rows = [
         {
@@ -203,15 +219,15 @@ async def _count_and_cache(
             "year": year,
             "version": versions[community_id],
             "today": today,
-            "groups": [[g.kind.value, g.subject, g.bucket, g.count, g.cancel_reason] for g in groups],
+            "tallies": tallies,
             "computed_at": now,
         }
-        for community_id, groups in out.items()
+        for community_id, tallies in out.items()
     ]
     insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
     for offset in range(0, len(rows), 1000):
         stmt = insert(_table(QuotaCount)).values(rows[offset : offset + 1000])
-        fresh = {k: stmt.excluded[k] for k in ("version", "today", "groups", "computed_at")}
+        fresh = {k: stmt.excluded[k] for k in ("version", "today", "tallies", "computed_at")}
         await db.exec(stmt.on_conflict_do_update(index_elements=["community_id", "year"], set_=fresh))
     return out
 

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduling.enums import SessionStatus
 from scheduling.session_states import NOBODY, Presence, Timing
-from server.attendance.summary import county_tallies
+from server.attendance.summary import county_quotas
 from server.attendance.verdicts import store_verdicts
 from server.hooks.delivery import deliver_due
 from server.jobs.runner import JobRunner, runner_for
@@ -89,7 +89,7 @@ async def quota_tick(database_url: str) -> None:
 async def warm_quotas(runner: JobRunner) -> int:
     today = runner.clock().astimezone(SHANGHAI).date()
     async with runner.sessionmaker() as db, db.begin():
-        counted = await county_tallies(db, today.year, today, runner.settings)
+        counted = await county_quotas(db, today.year, today, runner.settings)
     return len(counted)
 
 

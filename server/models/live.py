@@ -78,8 +78,8 @@ class SessionVerdict(SQLModel, table=True):
 
 
 class QuotaCount(SQLModel, table=True):
-    """One community's year, grouped the way the counters read it, as of ``today``: the county summary's
-    cache, good while the community's ``counts_version`` is still ``version`` (server/db/quota_cache.py)."""
+    """One community's counters for a year as of ``today``: the county summary's cache, good while the
+    community's ``counts_version`` is still ``version`` (server/db/quota_cache.py)."""
 
     __tablename__ = "quota_counts"
 
@@ -87,7 +87,7 @@ class QuotaCount(SQLModel, table=True):
     year: int = Field(primary_key=True)
     version: int  # the community's counts_version read before counting
     today: date
-    groups: list[Any] = json_field()
+    tallies: list[Any] = json_field()  # each rule's counter as GET /api/v1/quotas shows it
     computed_at: datetime = Field(sa_type=UTCDateTime)
 
 

@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("year", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("today", sa.Date(), nullable=False),
-        sa.Column("groups", sa.JSON(), nullable=False),
+        sa.Column("tallies", sa.JSON(), nullable=False),
         sa.Column("computed_at", server.db.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["community_id"], ["communities.id"]),
         sa.PrimaryKeyConstraint("community_id", "year"),
