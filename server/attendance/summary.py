@@ -70,7 +70,7 @@ async def count_groups(
     # Per session with receiving classrooms: does at least one belong (core or member) on the day?
     r, s2, c2 = _table(SessionReceiver).alias("r"), sessions.alias("s2"), communities.alias("c2")
     room_member = _table(CommunityMember).alias("room_member")
-    receivers = (
+    receivers_query = (
         select(
             r.c.session_id,
             func.max(
@@ -83,8 +83,10 @@ async def count_groups(
         .join(c2, c2.c.id == s2.c.community_id)
         .outerjoin(room_member, _membership(room_member, s2.c.community_id, room.c.school_id, s2.c.start))
         .group_by(r.c.session_id)
-        .subquery("receivers")
     )
+    if community_ids is not None:
+        receivers_query = receivers_query.where(s2.c.community_id.in_(community_ids))
+    receivers = receivers_query.subquery("receivers")
     latest = (
         select(corrections.c.session_id, func.max(corrections.c.id).label("last_id"))
         .group_by(corrections.c.session_id)
@@ -160,13 +162,15 @@ async def county_quotas(
     current ``counts_version``; the others are counted now (their missing verdicts stored first) and
     cached.
     """
-    table = _table(Community)
-    stmt = select(table.c.id, table.c.name).order_by(table.c.id)
+    c, q = _table(Community), _table(QuotaCount)
+    fresh = and_(q.c.community_id == c.c.id, q.c.year == year, q.c.today == today, q.c.version == c.c.counts_version)
+    stmt = select(c.c.id, c.c.name, q.c.tallies).select_from(c.outerjoin(q, fresh)).order_by(c.c.id)
     if community_ids is not None:
-        stmt = stmt.where(table.c.id.in_(community_ids))
-    names = dict((await db.exec(stmt)).all())  # type: ignore[call-overload]
+        stmt = stmt.where(c.c.id.in_(community_ids))
+    rows = (await db.exec(stmt)).all()  # type: ignore[call-overload]
+    names = {i: name for i, name, _ in rows}
     ids = list(names)
-    tallies = await _cached(db, year, today, ids)
+    tallies = {i: cached for i, _, cached in rows if cached is not None}
     stale = [i for i in ids if i not in tallies]
     if stale:
         tallies.update(await _count_and_cache(db, year, today, settings, stale, everyone=len(stale) == len(ids)))
@@ -177,18 +181,6 @@ async def _versions(db: AsyncSession, ids: list[int]) -> dict[int, int]:
     table = _table(Community)
     rows = await db.exec(select(table.c.id, table.c.counts_version).where(table.c.id.in_(ids)))  # type: ignore[call-overload]
     return dict(rows.all())
-
-
-async def _cached(db: AsyncSession, year: int, today: date, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    if not ids:
-        return {}
-    versions = await _versions(db, ids)
-    table = _table(QuotaCount)
-    stmt = select(table.c.community_id, table.c.version, table.c.tallies).where(
-        table.c.year == year, table.c.today == today, table.c.community_id.in_(ids)
-    )
-    rows = (await db.exec(stmt)).all()  # type: ignore[call-overload]
-    return {community_id: cached for community_id, version, cached in rows if versions.get(community_id) == version}
 
 
 async def _count_and_cache(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduling.errors import Invalid
@@ -168,7 +168,8 @@ async def _load_calendar(db: AsyncSession) -> CalendarData:
     overrides = [
         HolidayEntry(h.day, h.is_holiday, h.name, h.timetable_weekday) for h in await repo.holiday_overrides(db)
     ]
-    closed = {s.id: s.closed_on for s in (await db.exec(select(School))).all() if s.closed_on and s.id}
+    closing = select(col(School.id), col(School.closed_on)).where(col(School.closed_on).is_not(None))
+    closed = {i: day for i, day in (await db.exec(closing)).all() if i is not None and day is not None}
     return CalendarData(tuple(terms), tuple(closures), tuple(overrides), closed)
 
 
