@@ -38,6 +38,7 @@ from server.schedule import planning
 from server.settings import Settings
 from server.timefmt import SHANGHAI
 
+BACKLOG_IN_REQUEST = 1000
 GroupKey = tuple[int, SessionKind, str, SessionStatus, bool | None, bool, str | None]
 
 
@@ -188,7 +189,11 @@ async def _count_and_cache(
 ) -> dict[int, list[dict[str, Any]]]:
     start = datetime(year, 1, 1, tzinfo=SHANGHAI)
     now = datetime.now(UTC)
-    await store_missing_verdicts(db, start, start.replace(year=year + 1), settings, now, None if everyone else ids)
+    # A few missing verdicts (a changed rule) are judged here; a backlog (data from before stored verdicts)
+    # is left to the quota job, which commits as it goes — meanwhile those sessions count as pending.
+    await store_missing_verdicts(
+        db, start, start.replace(year=year + 1), settings, now, None if everyone else ids, limit=BACKLOG_IN_REQUEST
+    )
     versions = await _versions(db, ids)  # before counting: a write committed meanwhile leaves the row stale
     counted = await count_groups(db, year, today, None if everyone else ids)
     communities = (await db.exec(model_select(Community).where(col(Community.id).in_(ids)))).all()

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from scheduling.enums import SessionStatus
 from scheduling.session_states import NOBODY, Presence, Timing
 from server.attendance.summary import county_quotas
-from server.attendance.verdicts import store_verdicts
+from server.attendance.verdicts import store_missing_verdicts, store_verdicts
 from server.hooks.delivery import deliver_due
 from server.jobs.runner import JobRunner, runner_for
 from server.models import Session
@@ -28,6 +28,7 @@ log = logging.getLogger("haiqiao.lifecycle")
 LIFECYCLE_JOB = "lifecycle:sweep"
 WEBHOOK_JOB = "webhooks:deliver"
 QUOTA_JOB = "quotas:warm"
+VERDICT_BATCH = 500
 
 
 def no_presence(_session_id: int) -> Presence:
@@ -88,6 +89,14 @@ async def quota_tick(database_url: str) -> None:
 
 async def warm_quotas(runner: JobRunner) -> int:
     today = runner.clock().astimezone(SHANGHAI).date()
+    start = datetime(today.year, 1, 1, tzinfo=SHANGHAI)
+    while True:  # a backlog of verdicts to judge, a transaction per batch
+        async with runner.sessionmaker() as db, db.begin():
+            stored = await store_missing_verdicts(
+                db, start, start.replace(year=today.year + 1), runner.settings, runner.clock(), limit=VERDICT_BATCH
+            )
+        if stored < VERDICT_BATCH:
+            break
     async with runner.sessionmaker() as db, db.begin():
         counted = await county_quotas(db, today.year, today, runner.settings)
     return len(counted)
