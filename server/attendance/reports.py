@@ -15,8 +15,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from scheduling.enums import SESSION_KIND_LABELS_ZH, SessionKind
-from scheduling.quotas import Pace, RuleTally
+from scheduling.quotas import Pace
 from server.attendance.service import CommunityQuota
+from server.attendance.summary import tally_dict
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PACE_ZH = {Pace.met: "已完成", Pace.on_track: "进度正常", Pace.at_risk: "有风险", Pace.behind: "落后"}
@@ -58,22 +59,6 @@ def summary_rows(data: list[CommunityQuota]) -> list[list[Any]]:
     return rows
 
 
-def _tally_json(t: RuleTally) -> dict[str, Any]:
-    return {
-        "rule": t.rule.name,
-        "required": t.required,
-        "held": t.held,
-        "scheduled": t.scheduled,
-        "pending": t.pending,
-        "missed": t.missed,
-        "cancelled": t.cancelled,
-        "cancelled_by_reason": t.cancelled_by_reason,
-        "subjects": list(t.subjects),
-        "expected_by_today": t.expected_by_today,
-        "pace": t.pace.value,
-    }
-
-
 def session_rows(q: CommunityQuota, titles: dict[int, str]) -> list[list[Any]]:
     rows = []
     for f in sorted(q.facts, key=lambda f: (f.day, f.session_id)):
@@ -102,7 +87,7 @@ def render(data: list[CommunityQuota], year: int, fmt: str, rooms: dict[Any, str
                 "community_id": q.community.id,
                 "community": q.community.name,
                 "year": year,
-                "rules": [_tally_json(t) for t in q.tallies],
+                "rules": [tally_dict(t) for t in q.tallies],
             }
             for q in data
         ]
