@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -88,16 +89,11 @@ async def create_series(
         if conflicts and not dry_run:
             raise conflict_error(conflicts)
         rows = [_unsaved_row(series, o.start, o.end, body) for o in expansion.occurrences]
-        return SeriesOut(
-            id=None,
-            kind=body.kind,
-            community_id=body.community_id,
-            title=body.title,
-            rrule=body.rrule,
-            until=until,
+        return _series_out(
+            series,
+            rows,
+            skipped,
             dry_run=True,
-            sessions=[to_out(r) for r in rows],
-            skipped=skipped,
             conflicts=conflicts,
             warnings=warnings,
             calendar_notes=list(expansion.notes),
@@ -136,18 +132,7 @@ async def create_series(
         )
         await planning.after_change(db, session, settings)
     rows = await repo.attach_links(db, sessions)
-    return SeriesOut(
-        id=series.id,
-        kind=series.kind,
-        community_id=series.community_id,
-        title=series.title,
-        rrule=series.rrule,
-        until=series.until,
-        sessions=[to_out(r) for r in rows],
-        skipped=skipped,
-        warnings=warnings,
-        calendar_notes=list(expansion.notes),
-    )
+    return _series_out(series, rows, skipped, warnings=warnings, calendar_notes=list(expansion.notes))
 
 
 def _unsaved_row(series: Series, start: datetime, end: datetime, body: SeriesIn) -> SessionRow:
@@ -159,6 +144,11 @@ async def get_series(db: AsyncSession, series_id: int) -> SeriesOut:
     series = await get_or_404(db, Series, series_id, "series")
     rows = await repo.list_sessions(db, SessionFilter(series_id=series_id, limit=100_000))
     skips = await repo.series_skips(db, series_id)
+    return _series_out(series, rows, [SkipOut(date=s.day, reason=s.reason) for s in skips])
+
+
+def _series_out(series: Series, rows: list[SessionRow], skipped: list[SkipOut], **extra: Any) -> SeriesOut:
+    """A series and its sessions as the API shows them (saved, or a dry run's unsaved rows)."""
     return SeriesOut(
         id=series.id,
         kind=series.kind,
@@ -167,7 +157,8 @@ async def get_series(db: AsyncSession, series_id: int) -> SeriesOut:
         rrule=series.rrule,
         until=series.until,
         sessions=[to_out(r) for r in rows],
-        skipped=[SkipOut(date=s.day, reason=s.reason) for s in skips],
+        skipped=skipped,
+        **extra,
     )
 
 
