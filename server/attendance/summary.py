@@ -39,7 +39,8 @@ from server.settings import Settings
 from server.timefmt import SHANGHAI
 
 BACKLOG_IN_REQUEST = 1000
-GroupKey = tuple[int, SessionKind, str, SessionStatus, bool | None, bool, str | None]
+# kind, subject, status, effective verdict, before today, cancel reason — and how many sessions
+Group = tuple[SessionKind, str, SessionStatus, bool | None, bool, str | None, int]
 
 
 def _table(model: Any) -> Any:
@@ -60,7 +61,7 @@ def _membership(members: Any, community_id: Any, school_id: Any, at: Any) -> Any
 
 async def count_groups(
     db: AsyncSession, year: int, today: date, community_ids: list[int] | None = None
-) -> dict[int, list[tuple[GroupKey, int]]]:
+) -> dict[int, list[Group]]:
     sessions, communities = _table(Session), _table(Community)
     s, c = sessions.alias("s"), communities.alias("c")
     host, room = _table(Classroom).alias("host"), _table(Classroom).alias("room")
@@ -117,19 +118,12 @@ async def count_groups(
     )
     if community_ids is not None:
         stmt = stmt.where(s.c.community_id.in_(community_ids))
-    out: dict[int, list[tuple[GroupKey, int]]] = {}
+    out: dict[int, list[Group]] = {}
     rows = (await db.exec(stmt)).all()  # type: ignore[call-overload]
     for community_id, kind, subject, status, is_held, is_past, why, n in rows:
-        key: GroupKey = (
-            community_id,
-            SessionKind(kind),
-            subject,
-            SessionStatus(status),
-            None if is_held is None else bool(is_held),
-            bool(is_past),
-            why,
-        )
-        out.setdefault(community_id, []).append((key, int(n)))
+        held_then = None if is_held is None else bool(is_held)
+        group = (SessionKind(kind), subject, SessionStatus(status), held_then, bool(is_past), why, int(n))
+        out.setdefault(community_id, []).append(group)
     return out
 
 
@@ -203,7 +197,7 @@ async def _count_and_cache(
         assert community.id is not None
         groups = [
             FactGroup(kind, subject, bucket_of(status, held, past), n, why)
-            for (_, kind, subject, status, held, past, why), n in counted.get(community.id, [])
+            for kind, subject, status, held, past, why, n in counted.get(community.id, [])
         ]
         school_weeks = weeks.of(community.core_school_id)
         out[community.id] = [

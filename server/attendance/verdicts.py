@@ -1,9 +1,9 @@
 """Stored held verdicts: computed from the attendance log once a session is over, read by the counters.
 
 A verdict is final once its session is (ended or missed): nobody's time inside the scheduled window
-changes afterwards. It is stored when the lifecycle finishes a session and, for any final session
-without one (older data, a changed rule), on the next count. Corrections stay in their own table and
-win over the stored verdict when read.
+changes afterwards. It is stored when the lifecycle finishes a session; a final session without one
+(data from before, a changed rule) is judged by the next count (a few) or the quota job (a backlog).
+Corrections stay in their own table and win over the stored verdict when read.
 """
 
 from __future__ import annotations

@@ -93,7 +93,7 @@ class CommunityMember(SQLModel, table=True):
     joined_on: date
     left_on: date | None = None
     # The same bounds as instants (local midnight, stored in UTC), so that the database can tell
-    # whether a session's start falls inside the membership: see server/org/community_service.py.
+    # whether a session's start falls inside the membership. Written together by membership() below.
     joined_at: datetime = Field(sa_type=UTCDateTime)
     left_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
