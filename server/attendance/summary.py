@@ -183,11 +183,14 @@ async def _count_and_cache(
 ) -> dict[int, list[dict[str, Any]]]:
     start = datetime(year, 1, 1, tzinfo=SHANGHAI)
     now = datetime.now(UTC)
-    # A few missing verdicts (a changed rule) are judged here; a backlog (data from before stored verdicts)
-    # is left to the quota job, which commits as it goes — meanwhile those sessions count as pending.
-    await store_missing_verdicts(
-        db, start, start.replace(year=year + 1), settings, now, None if everyone else ids, limit=BACKLOG_IN_REQUEST
-    )
+    # A few communities' missing verdicts (a changed rule: a year of one community) are judged here; for
+    # the whole county a backlog (data from before stored verdicts) is left to the quota job, which
+    # commits as it goes — meanwhile those sessions count as pending. (A LIMIT on the few-communities
+    # query made PostgreSQL scan every session of the year.)
+    if everyone:
+        await store_missing_verdicts(db, start, start.replace(year=year + 1), settings, now, limit=BACKLOG_IN_REQUEST)
+    else:
+        await store_missing_verdicts(db, start, start.replace(year=year + 1), settings, now, ids)
     versions = await _versions(db, ids)  # before counting: a write committed meanwhile leaves the row stale
     counted = await count_groups(db, year, today, None if everyone else ids)
     communities = (await db.exec(model_select(Community).where(col(Community.id).in_(ids)))).all()

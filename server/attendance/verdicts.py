@@ -75,7 +75,7 @@ async def store_missing_verdicts(
     limit: int | None = None,
 ) -> int:
     """Verdicts for the final sessions starting in [start, end) that have none (older data, a new rule):
-    at most ``limit`` of them (the oldest first); the number stored."""
+    at most ``limit`` of them; the number stored."""
     stmt = (
         select(Session.id)
         .outerjoin(SessionVerdict, col(SessionVerdict.session_id) == col(Session.id))
@@ -89,6 +89,6 @@ async def store_missing_verdicts(
     if community_ids is not None:
         stmt = stmt.where(col(Session.community_id).in_(community_ids))
     if limit is not None:
-        stmt = stmt.order_by(col(Session.id)).limit(limit)
+        stmt = stmt.limit(limit)
     missing = [i for i in (await db.exec(stmt)).all() if i is not None]
     return await store_verdicts(db, missing, settings, now) if missing else 0
