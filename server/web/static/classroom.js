@@ -156,12 +156,20 @@ const previous = {};
 async function measure() {
   if (!room.pc) return;
   const stats = await room.pc.getStats();
-  let loudest = null, level = 0.02;
+  // Loudness over the whole interval (energy gained since the last sample), not the level at the instant
+  // of sampling: a voice between words, or a beep between samples, would otherwise be missed.
+  let loudest = null, power = 1e-7;
   stats.forEach((s) => {
     if (s.type !== "inbound-rtp") return;
     const seatId = room.trackSeats[s.mid];
     if (!seatId) return;
-    if (s.kind === "audio" && (s.audioLevel || 0) > level) { level = s.audioLevel; loudest = seatId; }
+    if (s.kind === "audio") {
+      const energy = s.totalAudioEnergy || 0, seconds = s.totalSamplesDuration || 0;
+      const before = previous[s.id] || { energy: 0, seconds: 0 };
+      const gained = seconds > before.seconds ? (energy - before.energy) / (seconds - before.seconds) : 0;
+      previous[s.id] = { energy, seconds };
+      if (gained > power) { power = gained; loudest = seatId; }
+    }
     if (s.kind !== "video") return;
     const before = previous[s.id] || { framesDecoded: 0, packetsLost: 0, packetsReceived: 0, timestamp: s.timestamp - 2000 };
     const seconds = Math.max((s.timestamp - before.timestamp) / 1000, 0.5);
