@@ -8,14 +8,15 @@ lost (the job store survives) nor repeat (each job re-reads the state and applie
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -53,8 +54,13 @@ class JobRunner:
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.key = settings.database_url
+        # Periodic jobs are added when the scheduler starts: an interval trigger anchors its first run
+        # at the moment it is built, so building it in create_app would tie it to that instant's clock.
+        self._periodic: dict[str, tuple[float, Callable[..., Any]]] = {}
         # Who is connected to a session: the live rooms replace this when they start.
         self.presence_of: Callable[[int], Presence] = lambda _session_id: NOBODY
+        # … and close the rooms of sessions a sweep has finished.
+        self.after_sweep: Callable[[], Awaitable[object]] | None = None
         store = SQLAlchemyJobStore(url=sync_database_url(settings.database_url), tablename=JOBS_TABLE)
         self.scheduler = AsyncIOScheduler(
             jobstores={"default": store},
@@ -66,6 +72,8 @@ class JobRunner:
     def start(self) -> None:
         _RUNNERS[self.key] = self
         self.scheduler.start()
+        for job_id, (seconds, func) in self._periodic.items():
+            self._add_periodic(job_id, seconds, func)
 
     def stop(self) -> None:
         if self.scheduler.running:
@@ -85,9 +93,14 @@ class JobRunner:
         )
 
     def every(self, job_id: str, seconds: float, func: Callable[..., Any]) -> None:
-        self.scheduler.add_job(
-            func, trigger="interval", seconds=seconds, id=job_id, args=[self.key], replace_existing=True
-        )
+        """Run ``func(database_url)`` every ``seconds`` while the scheduler runs, first one interval after start."""
+        self._periodic[job_id] = (seconds, func)
+        if self.scheduler.running:
+            self._add_periodic(job_id, seconds, func)
+
+    def _add_periodic(self, job_id: str, seconds: float, func: Callable[..., Any]) -> None:
+        trigger = IntervalTrigger(seconds=seconds, start_date=self.clock() + timedelta(seconds=seconds), timezone=UTC)
+        self.scheduler.add_job(func, trigger=trigger, id=job_id, args=[self.key], replace_existing=True)
 
     def unschedule(self, job_id: str) -> None:
         try:
