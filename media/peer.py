@@ -10,7 +10,6 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiortc import (
     RTCBundlePolicy,
@@ -75,7 +74,7 @@ class AiortcConnection:
     def __init__(
         self,
         ice_servers: list[IceServer],
-        on_publication: Callable[[Fanout], Awaitable[None] | None],
+        on_publication: Callable[[Fanout | TranscodedPublication], Awaitable[None] | None],
         on_state: Callable[[str], Awaitable[None] | None],
         *,
         accept_media: bool = True,
@@ -85,8 +84,10 @@ class AiortcConnection:
         self.accept_media = accept_media
         self.transcode = transcode
         self.id = uuid.uuid4().hex[:12]
-        self.publications: list[Any] = []
-        self._sending: dict[int, tuple[RTCRtpSender, Downstream | MediaStreamTrack, Any]] = {}
+        self.publications: list[Fanout | TranscodedPublication] = []
+        self._sending: dict[
+            int, tuple[RTCRtpSender, Downstream | MediaStreamTrack, Fanout | TranscodedPublication]
+        ] = {}
         self._on_publication = on_publication
         self._on_state = on_state
         self.pc.on("track", self._track)
@@ -97,7 +98,7 @@ class AiortcConnection:
         if not self.accept_media or transceiver is None:
             return  # an observer's tracks are never read, so they are never forwarded
         receiver = transceiver.receiver
-        publication: Any
+        publication: Fanout | TranscodedPublication
         stream_id = f"{self.id}-{track.kind}"
         if self.transcode:
             publication = TranscodedPublication(track, track.kind, stream_id)
@@ -123,6 +124,14 @@ class AiortcConnection:
         if asyncio.iscoroutine(result):
             await result
 
+    @property
+    def closed(self) -> bool:
+        return self.pc.signalingState == "closed"
+
+    @property
+    def negotiated(self) -> bool:
+        return self.pc.remoteDescription is not None
+
     async def accept_offer(self, sdp: str) -> str:
         validate_sdp(sdp)
         sdp = decline_extensions(sdp)
@@ -130,11 +139,11 @@ class AiortcConnection:
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return self.pc.localDescription.sdp
 
-    def send(self, publication: Any) -> None:
+    def send(self, publication: Fanout | TranscodedPublication) -> None:
         """Start forwarding a publication to this client (takes effect after renegotiation)."""
         if id(publication) in self._sending:
             return
-        handle: Any
+        handle: Downstream | MediaStreamTrack
         if isinstance(publication, Fanout):
             sender = self.pc.addTrack(IdleTrack(publication.kind))
             transceiver = next(t for t in self.pc.getTransceivers() if t.sender is sender)
@@ -146,7 +155,7 @@ class AiortcConnection:
             sender = self.pc.addTrack(handle)
         self._sending[id(publication)] = (sender, handle, publication)
 
-    def stop_sending(self, publication: Any) -> None:
+    def stop_sending(self, publication: Fanout | TranscodedPublication) -> None:
         self.stop_sending_id(id(publication))
 
     def stop_sending_id(self, publication_id: int) -> None:
@@ -156,7 +165,10 @@ class AiortcConnection:
             sender, handle, publication = entry
             if sender.track is not None:
                 sender.track.stop()
-            publication.unsubscribe(handle)
+            if isinstance(publication, Fanout) and isinstance(handle, Downstream):
+                publication.unsubscribe(handle)
+            elif isinstance(publication, TranscodedPublication):
+                publication.unsubscribe(handle)
 
     def unplaced_kinds(self) -> dict[str, int]:
         """Tracks waiting for an m-line of their own: the client must offer that many more."""
@@ -166,8 +178,8 @@ class AiortcConnection:
                 out[t.kind] = out.get(t.kind, 0) + 1
         return out
 
-    def sending_ids(self) -> list[int]:
-        return list(self._sending)
+    def sending(self) -> list[Fanout | TranscodedPublication]:
+        return [publication for _, _, publication in self._sending.values()]
 
     def sending_mids(self) -> dict[str, str]:
         """Transceiver mid → the publication's stream id: how the client tells whose track is whose."""

@@ -111,6 +111,25 @@ def _connection_periods(events: Iterable[Event], until: datetime) -> list[_Perio
     return [p for p in periods if p.end > p.start]
 
 
+def open_connections(events: Iterable[Event]) -> list[Event]:
+    """The opening event of every connection still open at the end of the log (by rule 1), oldest first:
+    what a process that died without its clients' goodbyes leaves behind."""
+    by_connection: dict[str, list[Event]] = defaultdict(list)
+    for event in set(events):
+        by_connection[event.connection_id].append(event)
+    out: list[Event] = []
+    for connection_events in by_connection.values():
+        opened: Event | None = None
+        for event in sorted(connection_events, key=_order):
+            if event.kind in OPENS:
+                opened = opened or event
+            else:
+                opened = None
+        if opened is not None:
+            out.append(opened)
+    return sorted(out, key=lambda e: (e.at, e.connection_id))
+
+
 def merge(events: Iterable[Event], *, grace: timedelta = DEFAULT_GRACE, until: datetime) -> list[Interval]:
     """One seat's events → its connected intervals: disjoint, sorted, never touching."""
     require_aware(until, "until")

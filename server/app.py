@@ -78,7 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_jobs(app.state.jobs, settings.lifecycle_sweep_seconds)
     # Features with background work (jobs, media rooms) add async context managers here.
     app.state.rooms = RoomRegistry(settings, app.state.sessionmaker)
-    app.state.startup_hooks = [running_jobs, running_rooms]
+    # Rooms first: a crash's open connections are closed before the first sweep judges anything.
+    app.state.startup_hooks = [running_rooms, running_jobs]
 
     install_error_handlers(app)
     install_metrics(app)

@@ -19,6 +19,7 @@ from server.attendance.summary import county_quotas
 from server.attendance.verdicts import store_missing_verdicts, store_verdicts
 from server.hooks.delivery import deliver_due
 from server.jobs.runner import JobRunner, runner_for
+from server.live import heartbeats
 from server.models import Session
 from server.schedule.transitions import PresenceOf, settle_now, timing_of
 from server.timefmt import SHANGHAI
@@ -62,11 +63,15 @@ async def lifecycle_tick(database_url: str) -> None:
 async def run_sweep(runner: JobRunner) -> list[tuple[int, list[SessionStatus]]]:
     now = runner.clock()
     async with runner.sessionmaker() as db, db.begin():
+        # Rooms whose holder stopped beating: their open connections end at its last beat first.
+        await heartbeats.recover(db, now, runner.settings)
         moved = await sweep(db, now, timing_of(runner.settings), runner.presence_of)
         over = [session_id for session_id, path in moved if path[-1].is_final]
         await store_verdicts(db, over, runner.settings, now)
     for session_id, path in moved:
         log.info("session %s → %s", session_id, " → ".join(s.value for s in path))
+    if runner.after_sweep is not None:
+        await runner.after_sweep()
     return moved
 
 

@@ -6,32 +6,15 @@ import base64
 import hashlib
 import hmac
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from media.room import Grant
 from scheduling.enums import LiveRole
 from server.auth.security import decode_token, encode_token
 from server.settings import Settings
 
 JOIN_AUDIENCE = "haiqiao:join"
-
-
-@dataclass(frozen=True)
-class Grant:
-    session_id: int
-    person_id: int
-    role: LiveRole
-    classroom_id: int | None
-    name: str
-    school: str | None
-    school_id: int | None
-
-    @property
-    def seat_key(self) -> str:
-        """Who holds the seat: a classroom for classroom roles, the person otherwise."""
-        if self.role in (LiveRole.host, LiveRole.receiver) and self.classroom_id is not None:
-            return f"c{self.classroom_id}-{self.role.value}"
-        return f"p{self.person_id}-{self.role.value}"
+__all__ = ["Grant", "ice_servers", "issue", "read"]
 
 
 def issue(grant: Grant, settings: Settings, now: datetime | None = None) -> str:

@@ -1,8 +1,12 @@
-"""The rooms of this process, and the service side of their events (attendance log, lifecycle)."""
+"""The rooms this process holds, and the service side of their events (attendance log, lifecycle,
+heartbeats). Rooms themselves live in ``media/`` and know nothing of the database."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -12,60 +16,66 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from media.interface import IceServer
+from media.live_room import LiveRoom, RoomEvents
+from media.room import Grant, Room
+from media.signaling import SeatInfo
 from scheduling.enums import AttendanceEventKind, SessionStatus
 from scheduling.session_states import NOBODY, Presence
 from server.attendance.verdicts import store_verdicts
-from server.live.grants import Grant
-from server.live.rooms import LiveEvents, Room
+from server.live import heartbeats
 from server.models import AttendanceEvent, Session
 from server.schedule.transitions import settle_now, timing_of
 from server.settings import Settings
 
 log = logging.getLogger("haiqiao.live")
+OPENS = (AttendanceEventKind.join, AttendanceEventKind.reconnect)
 
 
 class RoomRegistry:
     def __init__(self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
-        self.rooms: dict[int, Room] = {}
-        self.events = LiveEvents(attendance=self.record_attendance, presence=self.presence_changed)
+        self.holder = f"app-{uuid.uuid4().hex[:12]}"
+        self.rooms: dict[int, LiveRoom] = {}
+        self.events = RoomEvents(attendance=self.record_attendance, presence=self.presence_changed)
 
-    async def room(self, session: Session) -> Room:
+    async def room(self, session: Session) -> LiveRoom:
         assert session.id is not None
         room = self.rooms.get(session.id)
         if room is None:
-            room = self.rooms[session.id] = Room(
-                session.id,
-                session.title,
-                session.kind,
-                self.events,
-                [],
-                self.settings.reconnect_grace_seconds,
-                transcode=self.settings.media_path == "transcode",
+            core = Room(session.id, session.title, session.kind, self.settings.reconnect_grace_seconds)
+            room = self.rooms[session.id] = LiveRoom(
+                core, self.events, [], transcode=self.settings.media_path == "transcode"
             )
+            await self.beat()  # from its first connection on, a crash of this process is detectable
         return room
 
     def presence_of(self, session_id: int) -> Presence:
         room = self.rooms.get(session_id)
-        return NOBODY if room is None else room.presence()
+        return NOBODY if room is None else room.core.presence()
+
+    def seat_infos(self, session_id: int) -> list[SeatInfo]:
+        room = self.rooms.get(session_id)
+        return [] if room is None else room.core.seat_infos()
 
     async def record_attendance(
         self, grant: Grant, kind: AttendanceEventKind, connection_id: str, at: datetime
     ) -> None:
-        """Appended and committed before the caller acknowledges anything to the client."""
+        """Appended and committed before the caller acknowledges anything to the client. A seat that
+        opens a connection closes any older one the log still holds open (a process that died)."""
+        row = AttendanceEvent(
+            session_id=grant.session_id,
+            person_id=grant.person_id,
+            classroom_id=grant.classroom_id,
+            role=grant.role,
+            kind=kind,
+            at=at,
+            connection_id=connection_id,
+        )
         async with self.sessionmaker() as db, db.begin():
-            db.add(
-                AttendanceEvent(
-                    session_id=grant.session_id,
-                    person_id=grant.person_id,
-                    classroom_id=grant.classroom_id,
-                    role=grant.role,
-                    kind=kind,
-                    at=at,
-                    connection_id=connection_id,
-                )
-            )
+            if kind in OPENS:
+                await heartbeats.close_open_connections(db, grant.session_id, at, seat=row, keep=connection_id)
+            db.add(row)
 
     async def presence_changed(self, session_id: int, presence: Presence) -> None:
         """Host and a receiver together make the session live at once, not at the next sweep."""
@@ -86,9 +96,57 @@ class RoomRegistry:
         async with self.sessionmaker() as db:
             return await db.get(Session, session_id)
 
+    async def end_finished(self) -> list[int]:
+        """Rooms whose session is no longer open or live (ended, missed, called off) are closed: every
+        client gets ``session_ended`` and leaves now."""
+        ended = []
+        for session_id in list(self.rooms):
+            status = await self.session_status(session_id)
+            if status not in (SessionStatus.open, SessionStatus.live):
+                await self.end(session_id)
+                ended.append(session_id)
+        return ended
+
+    async def end(self, session_id: int) -> None:
+        room = self.rooms.pop(session_id, None)
+        if room is None:
+            return
+        await room.end()
+        await room.shutdown()
+        async with self.sessionmaker() as db, db.begin():
+            await heartbeats.forget(db, session_id)
+
+    async def beat(self) -> None:
+        async with self.sessionmaker() as db, db.begin():
+            await heartbeats.beat(db, self.holder, self.rooms, datetime.now(UTC))
+
+    async def heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(heartbeats.HEARTBEAT_SECONDS)
+            try:
+                await self.beat()
+            except Exception:  # a database hiccup must not stop the heartbeats for good
+                log.exception("heartbeat failed")
+
+    async def recover_at_start(self) -> dict[int, int]:
+        """Rooms are held in this process alone: whatever the log still holds open was left by a
+        previous run of it that did not stop cleanly."""
+        async with self.sessionmaker() as db, db.begin():
+            closed = await heartbeats.recover(db, datetime.now(UTC), self.settings, everything=True)
+        for session_id, count in closed.items():
+            if count:
+                log.warning(
+                    "session %s: %s connection(s) left open by a crash closed at the last heartbeat", session_id, count
+                )
+        return closed
+
     async def close(self) -> None:
-        for room in list(self.rooms.values()):
-            await room.close()
+        """The process stops: connections drop (their clients come back after a restart, within the grace)."""
+        for session_id, room in list(self.rooms.items()):
+            with contextlib.suppress(Exception):
+                await room.shutdown()
+            async with self.sessionmaker() as db, db.begin():
+                await heartbeats.forget(db, session_id)
         self.rooms.clear()
 
 
@@ -100,10 +158,17 @@ def ice_server_objects(servers: list[dict[str, Any]]) -> list[IceServer]:
 
 @asynccontextmanager
 async def running_rooms(app: Any) -> AsyncIterator[None]:
-    """A startup hook: rooms close (bounded) when the app stops; the job runner asks them who is here."""
+    """A startup hook: close what a crash left open, renew heartbeats while running, and close the rooms
+    (bounded) when the app stops; the job runner asks the rooms who is here and tells them what ended."""
     registry: RoomRegistry = app.state.rooms
+    await registry.recover_at_start()
     app.state.jobs.presence_of = registry.presence_of
+    app.state.jobs.after_sweep = registry.end_finished
+    beating = asyncio.ensure_future(registry.heartbeat_loop())
     try:
         yield
     finally:
+        beating.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beating
         await registry.close()

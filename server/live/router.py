@@ -82,14 +82,10 @@ async def patrol(db: DbSession, _: Researcher, request: Request) -> list[PatrolO
     for row in rows:
         s = row.session
         assert s.id is not None
-        room = registry.rooms.get(s.id)
-        seats = (
-            []
-            if room is None
-            else [
-                LiveSeatOut(role=i.role, name=i.name, school=i.school, state=i.state.value) for i in room.seat_infos()
-            ]
-        )
+        seats = [
+            LiveSeatOut(role=i.role, name=i.name, school=i.school, state=i.state.value)
+            for i in registry.seat_infos(s.id)
+        ]
         out.append(
             PatrolOut(
                 session_id=s.id,

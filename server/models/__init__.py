@@ -8,6 +8,7 @@ from server.models.live import (
     HeldCorrection,
     Observation,
     QuotaCount,
+    RoomHeartbeat,
     SessionVerdict,
 )
 from server.models.org import Classroom, Community, CommunityMember, Person, School
@@ -34,6 +35,7 @@ __all__ = [
     "Observation",
     "Person",
     "QuotaCount",
+    "RoomHeartbeat",
     "School",
     "Series",
     "SeriesSkip",

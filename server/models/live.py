@@ -104,3 +104,18 @@ class Observation(SQLModel, table=True):
     rubric: dict[str, Any] = json_field(dict)
     st_codes: list[str] = json_field()
     created_at: datetime = created_at_field()
+
+
+class RoomHeartbeat(SQLModel, table=True):
+    """A live room's sign of life, renewed every few seconds by the process that holds it.
+
+    When that process dies its connections never send a goodbye: whoever finds the heartbeat stale (the
+    same service at start-up, or the lifecycle sweep) closes them at the last beat, so a crash cannot
+    keep a classroom "connected" to the end of the lesson.
+    """
+
+    __tablename__ = "room_heartbeats"
+
+    session_id: int = Field(foreign_key="sessions.id", primary_key=True)
+    holder: str = Field(max_length=64)
+    beat_at: datetime = Field(sa_type=UTCDateTime)

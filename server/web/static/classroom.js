@@ -4,21 +4,21 @@ import { HaiqiaoRoom } from "/static/haiqiao-rtc.js";
 
 const tr = i18n({
   zh: { connecting: "连接中", joining: "正在加入", connected: "已连接", reconnecting: "重新连接中…", refused: "无法加入",
-        lost: "连接已断开", left: "已离开", idle: "准备中", host: "主讲端", receiver: "听讲端", participant: "教研",
+        lost: "连接已断开", left: "已离开", replaced: "已在别处进入", ended: "已下课", idle: "准备中", host: "主讲端", receiver: "听讲端", participant: "教研",
         self: "本端预览", hands: "举手", takeFloor: "收回发言", giveFloor: "请发言", headcount: "本班听课人数", report: "上报",
         reported: "已上报 {n} 人", chat: "交流", say: "输入文字…", send: "发送", micOn: "麦克风 开", micOff: "麦克风 关",
         camOn: "摄像头 开", camOff: "摄像头 关", raise: "举手", lower: "放下手", leave: "离开", end: "下课",
         banner_reconnecting: "网络中断，正在重新连接…（不用刷新页面）", banner_lost: "连接已断开，请返回重新进入",
-        banner_left: "已离开课堂", muted: "主讲端已将本端静音", seatReconnecting: "重新连接中…", hand: "举手",
+        banner_left: "已离开课堂", banner_replaced: "本教室已在另一个窗口或设备进入课堂，这里已断开", banner_ended: "本节课已结束", muted: "主讲端已将本端静音", seatReconnecting: "重新连接中…", hand: "举手",
         mute: "静音", unmute: "取消静音", floor: "发言中", mutedBadge: "已静音", back: "返回今天的课",
         lesson: "研讨的课：{title}", waitHost: "等待主讲端进入课堂…", good: "良好", fair: "一般", poor: "较差", quality: "{q} · {fps} 帧/秒 · 丢包 {loss}%" },
   en: { connecting: "connecting", joining: "joining", connected: "connected", reconnecting: "reconnecting…", refused: "refused",
-        lost: "disconnected", left: "left", idle: "starting", host: "Host", receiver: "Classroom", participant: "Participant",
+        lost: "disconnected", left: "left", replaced: "opened elsewhere", ended: "class over", idle: "starting", host: "Host", receiver: "Classroom", participant: "Participant",
         self: "My camera", hands: "Raised hands", takeFloor: "Take the floor back", giveFloor: "Give floor", headcount: "Pupils in this room",
         report: "Report", reported: "Reported: {n}", chat: "Chat", say: "Type a message…", send: "Send", micOn: "Mic on", micOff: "Mic off",
         camOn: "Camera on", camOff: "Camera off", raise: "Raise hand", lower: "Lower hand", leave: "Leave", end: "End class",
         banner_reconnecting: "Connection lost, reconnecting… (no need to reload)", banner_lost: "Disconnected — go back and join again",
-        banner_left: "You left the class", muted: "The host has muted this room", seatReconnecting: "reconnecting…", hand: "hand up",
+        banner_left: "You left the class", banner_replaced: "This seat was taken by another window or device; this one is disconnected", banner_ended: "This session has ended", muted: "The host has muted this room", seatReconnecting: "reconnecting…", hand: "hand up",
         mute: "Mute", unmute: "Unmute", floor: "speaking", mutedBadge: "muted", back: "Back to today",
         lesson: "Lesson under discussion: {title}", waitHost: "Waiting for the host classroom…", good: "good", fair: "fair", poor: "poor", quality: "{q} · {fps} fps · {loss}% lost" },
 });
@@ -54,11 +54,12 @@ function render() {
   const banner = $("banner");
   const me = seatInfo(room.seat);
   raised = Boolean(me?.hand); // the server lowers the hand when it gives the floor
-  const bannerKey = { reconnecting: "banner_reconnecting", lost: "banner_lost", left: "banner_left" }[room.state];
+  const bannerKey = { reconnecting: "banner_reconnecting", lost: "banner_lost", left: "banner_left",
+    replaced: "banner_replaced", ended: "banner_ended" }[room.state];
   banner.hidden = !bannerKey && !me?.muted_audio;
   banner.className = bannerKey ? "" : "muted";
   banner.textContent = bannerKey ? tr.t(bannerKey) : tr.t("muted");
-  if (room.state === "left" || room.state === "lost") banner.append(" ", el("a", { href: "/", style: "color:#fff" }, tr.t("back")));
+  if (["left", "lost", "replaced", "ended"].includes(room.state)) banner.append(" ", el("a", { href: "/", style: "color:#fff" }, tr.t("back")));
   // Seats that left lose their tiles; the rest are labelled and placed by role.
   for (const [id, node] of tiles) if (id !== "self" && !seatInfo(id)) { node.remove(); tiles.delete(id); }
   for (const s of room.seats) if (s.seat !== room.seat) decorate(tile(s.seat), s);

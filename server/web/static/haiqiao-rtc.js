@@ -121,7 +121,11 @@ export class HaiqiaoRoom extends EventTarget {
 
   onClose(ev) {
     clearInterval(this.pinger);
-    if (this.leaving || ev.code === 4004) return; // we left, or the seat moved to another tab
+    if (this.leaving) return;
+    // docs/signaling.md: 4004 the seat was taken by a newer connection (another tab, a rejoin): that one
+    // keeps it, this one must not take it back; 4010 the session is over.
+    if (ev.code === 4004) { this.cleanup(); this.setState("replaced"); return; }
+    if (ev.code === 4010) { this.cleanup(); this.setState("ended"); return; }
     this.reconnect();
   }
 
@@ -141,6 +145,12 @@ export class HaiqiaoRoom extends EventTarget {
   giveFloor(seat) { this.send({ type: "floor", seat }); }
   raiseHand(raised = true) { this.send({ type: "hand", raised }); }
   chat(text) { this.send({ type: "chat", text }); }
+
+  cleanup() {
+    this.leaving = true;
+    if (this.pc) this.pc.close();
+    if (this.localStream) this.localStream.getTracks().forEach((t) => t.stop());
+  }
 
   leave() {
     this.leaving = true;

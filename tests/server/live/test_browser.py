@@ -135,3 +135,25 @@ async def test_two_browsers_and_a_headless_classroom_hold_a_class_and_the_observ
     assert "observer" not in seats
     for message in changtu.messages:
         assert all(seat["role"] != "observer" for seat in message.get("seats", []))
+
+
+async def test_a_classroom_opened_in_a_second_window_takes_the_seat_and_the_first_stops(
+    live_server: LiveServer,
+) -> None:
+    session_id = await live_server.create_session(receiver_classroom_ids=[ROOM_DAIXI])
+    query = f"session={session_id}&role=receiver&classroom={ROOM_DAIXI}"
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            first = await open_classroom(browser, live_server, "dev-daixi-1", query)
+            await first.wait_for_function("window.haiqiao && window.haiqiao.state === 'connected'", timeout=10_000)
+            second = await open_classroom(browser, live_server, "dev-daixi-1", query)
+            await second.wait_for_function("window.haiqiao && window.haiqiao.state === 'connected'", timeout=10_000)
+            await first.wait_for_function("window.haiqiao.state === 'replaced'", timeout=10_000)
+            assert "已在另一个窗口或设备进入课堂" in await first.inner_text("#banner")
+            await asyncio.sleep(3)  # the first window does not take the seat back
+            assert await first.evaluate("window.haiqiao.state") == "replaced"
+            assert await second.evaluate("window.haiqiao.state") == "connected"
+            assert await second.inner_text("#state") == "已连接"
+        finally:
+            await browser.close()

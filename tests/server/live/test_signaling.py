@@ -168,3 +168,37 @@ async def test_hostile_messages_get_errors_and_the_room_stays_up(live_server: Li
     await host.send(json.dumps({"type": "ping"}))
     assert (await next_of(host, "pong"))["type"] == "pong"
     await host.close()
+
+
+async def test_a_half_open_socket_does_not_lock_its_classroom_out(live_server: LiveServer) -> None:
+    session_id = await live_server.create_session()
+    host = await connect(await join(live_server, "t-gaoting", session_id, "host"))
+    await next_of(host, "welcome")
+    stale = await connect(await join(live_server, "dev-daixi-1", session_id, "receiver", ROOM_DAIXI))
+    seat = (await next_of(stale, "welcome"))["seat"]
+    # The island link is half-open: the old socket neither reads nor closes while the terminal rejoins.
+    again = await connect(await join(live_server, "dev-daixi-1", session_id, "receiver", ROOM_DAIXI))
+    welcome = await next_of(again, "welcome")
+    assert (welcome["seat"], welcome["reconnected"]) == (seat, True)
+    assert (await next_of(stale, "bye"))["reason"] == "replaced"
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await asyncio.wait_for(stale.recv(), 5)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4004
+    await again.send(json.dumps({"type": "ping"}))
+    await next_of(again, "pong")
+    await again.send(json.dumps({"type": "leave"}))
+    await next_of(again, "bye")
+    await host.close()
+    await asyncio.sleep(0.3)
+    async with live_server.app.state.sessionmaker() as db:  # type: ignore[attr-defined]
+        events = (
+            await db.exec(
+                select(AttendanceEvent)
+                .where(AttendanceEvent.session_id == session_id, AttendanceEvent.role == "receiver")
+                .order_by(col(AttendanceEvent.id))
+            )
+        ).all()
+    # The replaced connection's interval was closed when the newer one came: nothing stays open.
+    assert [e.kind.value for e in events] == ["join", "drop", "reconnect", "leave"]
+    assert len({e.connection_id for e in events}) == 2

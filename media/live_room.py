@@ -1,0 +1,341 @@
+"""A room core at work: carries out its actions on real peer connections, sockets' outlets and timers.
+
+The core (``media/room.py``) decides; this module moves messages into each connection's own outlet,
+commits attendance through ``RoomEvents`` before anything after it happens, opens and closes the
+peer connections (``media/peer.py``) and renegotiates when a connection is given new tracks. One
+``LiveRoom`` per session, in whichever process holds that session's room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from pydantic import BaseModel
+
+from media.forwarding import Fanout
+from media.interface import IceServer
+from media.peer import AiortcConnection
+from media.room import (
+    AcceptOffer,
+    Action,
+    Close,
+    Grant,
+    Mute,
+    PresenceChanged,
+    Record,
+    Release,
+    Resync,
+    Room,
+    Send,
+    StartGrace,
+)
+from media.signaling import ClientMessage, CloseCode, ErrorCode, ErrorOut, Renegotiate, ServerAnswer
+from media.transcoding import TranscodedPublication
+from scheduling.enums import AttendanceEventKind
+from scheduling.session_states import Presence
+
+log = logging.getLogger("haiqiao.live")
+NEGOTIATION_TIMEOUT = 10.0
+OUTLET_SIZE = 64
+
+Publication = Fanout | TranscodedPublication
+
+
+@dataclass
+class RoomEvents:
+    """What a room reports: attendance (awaited: committed before the client is acknowledged) and
+    presence changes (for the session's lifecycle)."""
+
+    attendance: Callable[[Grant, AttendanceEventKind, str, datetime], Awaitable[None]]
+    presence: Callable[[int, Presence], Awaitable[None]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Outlet:
+    """One connection's outgoing messages. Each connection owns its own: a newer connection of the same
+    seat gets a new outlet, so an old half-open socket can never drain the new one's messages."""
+
+    def __init__(self, size: int = OUTLET_SIZE) -> None:
+        self._queue: asyncio.Queue[BaseModel] = asyncio.Queue(size)
+        self._closed = asyncio.Event()
+        self.close_code: int | None = None
+        self.close_reason = ""
+
+    def send(self, message: BaseModel) -> None:
+        if self._closed.is_set() or self._queue.full():
+            return  # a client that stops reading loses updates, not the room
+        self._queue.put_nowait(message)
+
+    def close(self, code: int, reason: str) -> None:
+        """Ask the socket to close after what is already queued; never blocks, never raises."""
+        if not self._closed.is_set():
+            self.close_code, self.close_reason = code, reason
+            self._closed.set()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    async def next(self) -> BaseModel | None:
+        """The next message to write, or None once closed and drained."""
+        while True:
+            if not self._queue.empty():
+                return self._queue.get_nowait()
+            if self._closed.is_set():
+                return None
+            getter = asyncio.ensure_future(self._queue.get())
+            closer = asyncio.ensure_future(self._closed.wait())
+            done, _ = await asyncio.wait({getter, closer}, return_when=asyncio.FIRST_COMPLETED)
+            closer.cancel()
+            if getter in done:
+                return getter.result()
+            getter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await getter
+            if getter.done() and not getter.cancelled():
+                return getter.result()
+
+
+@dataclass
+class _Negotiation:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    pending_offer: asyncio.Future[None] | None = None
+    dirty: bool = False
+    ready: bool = False  # the client's first offer is answered: before that no renegotiation is asked
+
+
+class LiveRoom:
+    def __init__(
+        self,
+        core: Room,
+        events: RoomEvents,
+        ice_servers: list[IceServer],
+        *,
+        transcode: bool = False,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.core = core
+        self.events = events
+        self.ice_servers = ice_servers
+        self.transcode = transcode
+        self.clock = clock
+        self.outlets: dict[str, Outlet] = {}
+        self.media: dict[str, AiortcConnection] = {}
+        self.negotiations: dict[str, _Negotiation] = {}
+        self.graces: dict[str, asyncio.Task[None]] = {}
+        self._lock = asyncio.Lock()  # the core's decisions and their attendance commits, one at a time
+        self._closing: set[asyncio.Task[None]] = set()
+        self._handlers: dict[type, Callable[[Any], Awaitable[None]]] = {
+            Record: self._record,
+            Send: self._send_action,
+            Close: self._close,
+            PresenceChanged: self._presence,
+            Resync: self._resync,
+            Release: self._release,
+            StartGrace: self._start_grace,
+            Mute: self._mute,
+        }
+
+    @property
+    def session_id(self) -> int:
+        return self.core.session_id
+
+    # --- what the socket adapter calls -----------------------------------------------------------
+
+    async def join(self, grant: Grant, connection_id: str, outlet: Outlet) -> None:
+        self.outlets[connection_id] = outlet
+        await self._decide(lambda now: self.core.join(grant, connection_id, now))
+
+    async def receive(self, connection_id: str, message: ClientMessage) -> None:
+        await self._decide(lambda now: self.core.receive(connection_id, message, now))
+
+    async def dropped(self, connection_id: str) -> None:
+        """The socket is gone (closed, lost, or replaced): the core decides whether that is a drop."""
+        await self._decide(lambda now: self.core.dropped(connection_id, now))
+        self.outlets.pop(connection_id, None)
+
+    async def end(self) -> None:
+        await self._decide(self.core.end)
+
+    async def shutdown(self) -> None:
+        await self._decide(self.core.shutdown)
+        for task in self.graces.values():
+            task.cancel()
+        for conn in list(self.media.values()):
+            with contextlib.suppress(Exception):
+                await conn.close()
+        self.media.clear()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+
+    async def _decide(self, decide: Callable[[datetime], list[Action]]) -> None:
+        """Ask the core, then carry out what it wants in order. An offer is answered after the room's
+        lock is let go (setRemoteDescription is the slow part of a join), but before this returns, so a
+        client's next message still finds its offer answered."""
+        async with self._lock:
+            actions = decide(self.clock())
+            offers = [a for a in actions if isinstance(a, AcceptOffer)]
+            for action in actions:
+                if not isinstance(action, AcceptOffer):
+                    await self._handlers[type(action)](action)
+        for offer in offers:
+            await self._accept_offer(offer)
+
+    async def _record(self, action: Record) -> None:
+        await self.events.attendance(action.grant, action.kind, action.connection_id, action.at)
+
+    async def _send_action(self, action: Send) -> None:
+        self._send(action.connection_id, action.message)
+
+    async def _close(self, action: Close) -> None:
+        outlet = self.outlets.pop(action.connection_id, None)
+        if outlet is not None:
+            outlet.close(action.code, action.reason)
+
+    async def _presence(self, action: PresenceChanged) -> None:
+        await self.events.presence(self.core.session_id, action.presence)
+
+    async def _resync(self, action: Resync) -> None:
+        for connection_id in self.core.connections():
+            if connection_id != action.except_connection:
+                asyncio.ensure_future(self.sync(connection_id))
+
+    async def _release(self, action: Release) -> None:
+        """Stop forwarding the connection's publications at once; its peer connection closes behind."""
+        conn = self.media.pop(action.connection_id, None)
+        self.negotiations.pop(action.connection_id, None)
+        if conn is None:
+            return
+        for other in self.media.values():
+            for pub in conn.publications:
+                other.stop_sending(pub)
+        self._closing.add(task := asyncio.ensure_future(conn.close()))
+        task.add_done_callback(self._closing.discard)
+
+    async def _start_grace(self, action: StartGrace) -> None:
+        self.graces[action.connection_id] = asyncio.ensure_future(self._grace(action.connection_id, action.seconds))
+
+    async def _mute(self, action: Mute) -> None:
+        conn = self.media.get(action.connection_id)
+        for pub in conn.publications if conn else []:
+            if pub.kind == action.kind:
+                pub.set_muted(action.muted)
+
+    async def _grace(self, connection_id: str, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        self.graces.pop(connection_id, None)
+        await self._decide(lambda now: self.core.expire(connection_id, now))
+
+    # --- media -----------------------------------------------------------------------------------
+
+    def _connection(self, connection_id: str, accept_media: bool) -> AiortcConnection:
+        conn = self.media.get(connection_id)
+        if conn is None:
+            conn = self.media[connection_id] = AiortcConnection(
+                self.ice_servers,
+                on_publication=partial(self._published, connection_id),
+                on_state=partial(self._media_state, connection_id),
+                accept_media=accept_media,
+                transcode=self.transcode,
+            )
+            self.negotiations[connection_id] = _Negotiation()
+        return conn
+
+    async def _accept_offer(self, offer: AcceptOffer) -> None:
+        connection_id = offer.connection_id
+        conn = self._connection(connection_id, offer.accept_media)
+        negotiation = self.negotiations[connection_id]
+        try:
+            answer = await conn.accept_offer(offer.sdp)
+        except Exception as exc:  # aiortc raises several types for bad SDP; the room must survive all
+            log.info("session %s: bad offer: %s", self.session_id, exc)
+            message = f"无法处理的 SDP / unusable SDP: {type(exc).__name__}"
+            self._send(connection_id, ErrorOut(code=ErrorCode.bad_sdp, message=message))
+            await self._release(Release(connection_id))
+            return
+        self._send(connection_id, ServerAnswer(sdp=answer, tracks=conn.sending_mids()))
+        pending = negotiation.pending_offer
+        if pending is not None and not pending.done():
+            pending.set_result(None)  # the renegotiation the room asked for
+        else:
+            negotiation.ready = True
+            asyncio.ensure_future(self.sync(connection_id))
+
+    def _send(self, connection_id: str, message: BaseModel) -> None:
+        outlet = self.outlets.get(connection_id)
+        if outlet is not None:
+            outlet.send(message)
+
+    async def _published(self, connection_id: str, pub: Publication) -> None:
+        public_id = self.core.public_id_of(connection_id)
+        if public_id is None:
+            return
+        pub.stream_id = public_id
+        pub.set_muted(self.core.is_muted(connection_id, pub.kind))
+        for other in self.core.connections():
+            if other != connection_id:
+                asyncio.ensure_future(self.sync(other))
+
+    async def _media_state(self, connection_id: str, state: str) -> None:
+        if state == "failed":  # ICE or DTLS gave up: the client comes back on a new socket
+            outlet = self.outlets.get(connection_id)
+            await self.dropped(connection_id)
+            if outlet is not None:
+                outlet.close(CloseCode.going_away, "media failed")
+
+    def _wanted(self, connection_id: str) -> dict[int, Publication]:
+        out: dict[int, Publication] = {}
+        for source in self.core.sources_for(connection_id):
+            conn = self.media.get(source)
+            for pub in conn.publications if conn else []:
+                out[id(pub)] = pub
+        return out
+
+    async def sync(self, connection_id: str) -> None:
+        """Bring what a connection receives in line with what it should; renegotiate when tracks were added."""
+        conn = self.media.get(connection_id)
+        negotiation = self.negotiations.get(connection_id)
+        if conn is None or negotiation is None or conn.closed:
+            return
+        if not negotiation.ready or negotiation.lock.locked():
+            negotiation.dirty = True
+            return
+        async with negotiation.lock:
+            while True:
+                negotiation.dirty = False
+                if self.media.get(connection_id) is not conn or not conn.negotiated:
+                    return
+                wanted = self._wanted(connection_id)
+                sending = {id(p): p for p in conn.sending()}
+                for pub_id, pub in sending.items():
+                    if pub_id not in wanted:
+                        conn.stop_sending(pub)
+                added = [p for i, p in wanted.items() if i not in sending]
+                for pub in added:
+                    conn.send(pub)
+                if added:
+                    await self._renegotiate(connection_id, conn, negotiation)
+                if not negotiation.dirty:
+                    return
+
+    async def _renegotiate(self, connection_id: str, conn: AiortcConnection, negotiation: _Negotiation) -> None:
+        """Ask the client for a new offer with room for the tracks just added, and wait for it."""
+        unplaced = conn.unplaced_kinds()
+        negotiation.pending_offer = asyncio.get_running_loop().create_future()
+        self._send(connection_id, Renegotiate(audio=unplaced.get("audio", 0), video=unplaced.get("video", 0)))
+        try:
+            await asyncio.wait_for(negotiation.pending_offer, NEGOTIATION_TIMEOUT)
+        except (TimeoutError, asyncio.CancelledError):
+            log.warning("session %s: connection %s did not renegotiate", self.session_id, connection_id)
+        finally:
+            negotiation.pending_offer = None

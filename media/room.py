@@ -1,0 +1,410 @@
+"""The live room as a core: who sits where, who receives whom, floor, hands, mutes, reconnect grace.
+
+Sans-I/O (python-websockets' protocol, Janus' ``handle_message`` in, ``push_event`` out): a seat's
+message goes in with the time, and what the room wants done comes out as a list of actions — a message
+for one connection, a socket to close, an attendance event to commit, a presence change, a media resync,
+a grace timer. No sockets, no aiortc, no database: ``media/live_room.py`` carries the actions out in
+order, so an attendance event listed before a message is committed before that message is sent.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from media.signaling import (
+    Bye,
+    Chat,
+    ChatOut,
+    ClientMessage,
+    CloseCode,
+    ErrorCode,
+    ErrorOut,
+    FloorRequest,
+    Hand,
+    Leave,
+    MuteRequest,
+    Offer,
+    Ping,
+    Pong,
+    SeatInfo,
+    Seats,
+    SeatState,
+    Welcome,
+)
+from scheduling.enums import AttendanceEventKind, LiveRole, SessionKind
+from scheduling.session_states import Presence
+
+MediaKind = str  # "audio" | "video"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a join token allows: one session, one person, one role, one classroom."""
+
+    session_id: int
+    person_id: int
+    role: LiveRole
+    classroom_id: int | None
+    name: str
+    school: str | None
+    school_id: int | None
+
+    @property
+    def seat_key(self) -> str:
+        """Who holds the seat: a classroom for classroom roles, the person otherwise."""
+        if self.role in (LiveRole.host, LiveRole.receiver) and self.classroom_id is not None:
+            return f"c{self.classroom_id}-{self.role.value}"
+        return f"p{self.person_id}-{self.role.value}"
+
+
+# --- what the room asks for ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Send:
+    connection_id: str
+    message: BaseModel
+
+
+@dataclass(frozen=True)
+class Close:
+    """Close that connection's socket with an application close code (docs/signaling.md)."""
+
+    connection_id: str
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Record:
+    """An attendance event: committed before any action after it is carried out."""
+
+    grant: Grant
+    kind: AttendanceEventKind
+    connection_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PresenceChanged:
+    presence: Presence
+
+
+@dataclass(frozen=True)
+class Resync:
+    """Bring every connection's subscriptions in line with ``Room.sources_for`` (but the one named)."""
+
+    except_connection: str | None = None
+
+
+@dataclass(frozen=True)
+class AcceptOffer:
+    connection_id: str
+    sdp: str
+    accept_media: bool
+
+
+@dataclass(frozen=True)
+class Release:
+    """Close the connection's media (its publications stop for everyone)."""
+
+    connection_id: str
+
+
+@dataclass(frozen=True)
+class StartGrace:
+    """Call ``Room.expire(connection_id)`` after ``seconds`` unless the seat came back."""
+
+    connection_id: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Mute:
+    connection_id: str
+    kind: MediaKind
+    muted: bool
+
+
+Action = Send | Close | Record | PresenceChanged | Resync | AcceptOffer | Release | StartGrace | Mute
+
+
+@dataclass
+class Seat:
+    grant: Grant
+    public_id: str
+    connection_id: str
+    state: SeatState = SeatState.connected
+    hand: bool = False
+    muted: dict[MediaKind, bool] = field(default_factory=dict)
+
+    @property
+    def role(self) -> LiveRole:
+        return self.grant.role
+
+
+def offers_media(sdp: str) -> bool:
+    return any(line.strip() in ("a=sendrecv", "a=sendonly") for line in sdp.splitlines())
+
+
+class Room:
+    def __init__(
+        self,
+        session_id: int,
+        title: str,
+        kind: SessionKind,
+        grace_seconds: float,
+        new_public_id: Callable[[], str] = lambda: secrets.token_hex(4),
+    ) -> None:
+        self.session_id = session_id
+        self.title = title
+        self.kind = kind
+        self.grace_seconds = grace_seconds
+        self.new_public_id = new_public_id
+        self.seats: dict[str, Seat] = {}
+        self.by_connection: dict[str, Seat] = {}  # only each seat's current connection
+        self.floor: str | None = None
+        self.ended = False
+        self._handlers: dict[type[BaseModel], Callable[[Seat, BaseModel, datetime], list[Action]]] = {
+            Offer: self._offer,  # type: ignore[dict-item]
+            Ping: self._ping,
+            Leave: self._leave,
+            Hand: self._hand,  # type: ignore[dict-item]
+            Chat: self._chat,  # type: ignore[dict-item]
+            MuteRequest: self._mute,  # type: ignore[dict-item]
+            FloorRequest: self._floor,  # type: ignore[dict-item]
+        }
+
+    # --- who sees whom ---------------------------------------------------------------------------
+
+    def visible(self) -> list[Seat]:
+        return [s for s in self.seats.values() if s.role is not LiveRole.observer]
+
+    def seat_infos(self) -> list[SeatInfo]:
+        return [
+            SeatInfo(
+                seat=s.public_id,
+                role=s.role,
+                name=s.grant.name,
+                school=s.grant.school,
+                classroom_id=s.grant.classroom_id,
+                state=s.state,
+                hand=s.hand,
+                muted_audio=s.muted.get("audio", False),
+                muted_video=s.muted.get("video", False),
+            )
+            for s in self.visible()
+        ]
+
+    def presence(self) -> Presence:
+        connected = [s for s in self.visible() if s.state is SeatState.connected]
+        return Presence(
+            host=any(s.role is LiveRole.host for s in connected),
+            receiver_classrooms=len({s.grant.classroom_id for s in connected if s.role is LiveRole.receiver}),
+            schools=len({s.grant.school_id for s in connected if s.grant.school_id is not None}),
+            anyone=bool(connected),
+        )
+
+    def sources_for(self, connection_id: str) -> list[str]:
+        """The connections whose publications this connection should receive, by role and floor."""
+        seat = self.by_connection.get(connection_id)
+        if seat is None or seat.state is not SeatState.connected:
+            return []
+        out = []
+        for source in self.seats.values():
+            if source is seat or source.role is LiveRole.observer or source.state is not SeatState.connected:
+                continue
+            if seat.role in (LiveRole.host, LiveRole.observer, LiveRole.participant) or (
+                seat.role is LiveRole.receiver and (source.role is LiveRole.host or source.public_id == self.floor)
+            ):
+                out.append(source.connection_id)
+        return out
+
+    def is_muted(self, connection_id: str, kind: MediaKind) -> bool:
+        seat = self.by_connection.get(connection_id)
+        return seat is not None and seat.muted.get(kind, False)
+
+    def public_id_of(self, connection_id: str) -> str | None:
+        seat = self.by_connection.get(connection_id)
+        return None if seat is None else seat.public_id
+
+    def connections(self) -> list[str]:
+        return list(self.by_connection)
+
+    def _seats_update(self, exclude: Seat | None = None) -> list[Action]:
+        message = Seats(seats=self.seat_infos(), floor=self.floor)
+        return [Send(s.connection_id, message) for s in self.seats.values() if s is not exclude]
+
+    def _changed(self, seat: Seat, exclude: Seat | None = None) -> list[Action]:
+        """What the others learn when a visible seat comes, goes or changes state."""
+        if seat.role is LiveRole.observer:
+            return []
+        return [*self._seats_update(exclude), PresenceChanged(self.presence())]
+
+    # --- arriving and leaving --------------------------------------------------------------------
+
+    def join(self, grant: Grant, connection_id: str, now: datetime) -> list[Action]:
+        """Seat a connection; a seat already held is taken over by the newer connection."""
+        if self.ended:
+            return [Close(connection_id, CloseCode.session_ended, "session ended")]
+        seat = self.seats.get(grant.seat_key)
+        actions: list[Action] = []
+        if seat is None:
+            seat = Seat(grant=grant, public_id=self.new_public_id(), connection_id=connection_id)
+            self.seats[grant.seat_key] = seat
+            actions.append(Record(grant, AttendanceEventKind.join, connection_id, now))
+            reconnected = False
+        else:
+            old = seat.connection_id
+            self.by_connection.pop(old, None)
+            if seat.state is SeatState.connected:
+                # The older connection is still open (a half-open socket, a second tab): it is closed and
+                # its interval ends now, so it can never stay open in the log.
+                actions += [
+                    Record(seat.grant, AttendanceEventKind.drop, old, now),
+                    Send(old, Bye(reason="replaced")),
+                    Close(old, CloseCode.replaced, "replaced by a newer connection"),
+                    Release(old),
+                ]
+            seat.connection_id, seat.state, seat.grant = connection_id, SeatState.connected, grant
+            actions.append(Record(grant, AttendanceEventKind.reconnect, connection_id, now))
+            reconnected = True
+        self.by_connection[connection_id] = seat
+        actions.append(
+            Send(
+                connection_id,
+                Welcome(
+                    seat=seat.public_id,
+                    role=grant.role,
+                    session_id=self.session_id,
+                    title=self.title,
+                    seats=self.seat_infos(),
+                    floor=self.floor,
+                    reconnected=reconnected,
+                ),
+            )
+        )
+        return [*actions, *self._changed(seat, exclude=seat), Resync(except_connection=connection_id)]
+
+    def dropped(self, connection_id: str, now: datetime) -> list[Action]:
+        """The client vanished without a goodbye: hold the seat through the grace period."""
+        seat = self.by_connection.get(connection_id)
+        if seat is None or seat.state is not SeatState.connected:
+            return []  # replaced, left or already dropped
+        seat.state = SeatState.reconnecting
+        return [
+            Record(seat.grant, AttendanceEventKind.drop, connection_id, now),
+            Release(connection_id),
+            *self._changed(seat),
+            Resync(),
+            StartGrace(connection_id, self.grace_seconds),
+        ]
+
+    def expire(self, connection_id: str, now: datetime) -> list[Action]:
+        """The grace period is over: a seat still waiting for its client is given up."""
+        seat = self.by_connection.get(connection_id)
+        if seat is None or seat.state is not SeatState.reconnecting:
+            return []
+        return self._remove(seat, AttendanceEventKind.leave, now, closing=[])
+
+    def _remove(self, seat: Seat, kind: AttendanceEventKind, now: datetime, closing: list[Action]) -> list[Action]:
+        del self.seats[seat.grant.seat_key]
+        self.by_connection.pop(seat.connection_id, None)
+        if self.floor == seat.public_id:
+            self.floor = None
+        actions: list[Action] = []
+        if kind is AttendanceEventKind.leave or seat.state is SeatState.connected:
+            actions.append(Record(seat.grant, kind, seat.connection_id, now))
+        return [*actions, *closing, Release(seat.connection_id), *self._changed(seat), Resync()]
+
+    def end(self, now: datetime) -> list[Action]:
+        """The session is over: everyone leaves now and every socket closes with ``session_ended``."""
+        self.ended = True
+        return self._close_all(now, AttendanceEventKind.leave, CloseCode.session_ended, "session_ended")
+
+    def shutdown(self, now: datetime) -> list[Action]:
+        """The process stops: connections drop (the clients come back within the grace elsewhere)."""
+        return self._close_all(now, AttendanceEventKind.drop, CloseCode.going_away, "going_away")
+
+    def _close_all(self, now: datetime, kind: AttendanceEventKind, code: int, reason: str) -> list[Action]:
+        actions: list[Action] = []
+        for seat in list(self.seats.values()):
+            if seat.state is SeatState.connected or kind is AttendanceEventKind.leave:
+                actions.append(Record(seat.grant, kind, seat.connection_id, now))
+            actions += [
+                Send(seat.connection_id, Bye(reason=reason)),
+                Close(seat.connection_id, code, reason),
+                Release(seat.connection_id),
+            ]
+        self.seats.clear()
+        self.by_connection.clear()
+        self.floor = None
+        return actions
+
+    # --- messages --------------------------------------------------------------------------------
+
+    def receive(self, connection_id: str, message: ClientMessage, now: datetime) -> list[Action]:
+        """A client message; one from a connection that no longer holds a seat is ignored."""
+        seat = self.by_connection.get(connection_id)
+        if seat is None or seat.state is not SeatState.connected:
+            return []
+        return self._handlers[type(message)](seat, message, now)
+
+    @staticmethod
+    def _error(seat: Seat, code: ErrorCode, text: str) -> list[Action]:
+        return [Send(seat.connection_id, ErrorOut(code=code, message=text))]
+
+    def _offer(self, seat: Seat, msg: Offer, _now: datetime) -> list[Action]:
+        observer = seat.role is LiveRole.observer
+        actions: list[Action] = []
+        if observer and offers_media(msg.sdp):
+            actions = self._error(
+                seat, ErrorCode.observer_cannot_publish, "巡课者不能发送音视频 / observers cannot publish"
+            )
+        return [*actions, AcceptOffer(seat.connection_id, msg.sdp, accept_media=not observer)]
+
+    def _ping(self, seat: Seat, _msg: BaseModel, _now: datetime) -> list[Action]:
+        return [Send(seat.connection_id, Pong())]
+
+    def _leave(self, seat: Seat, _msg: BaseModel, now: datetime) -> list[Action]:
+        bye: list[Action] = [Send(seat.connection_id, Bye(reason="left")), Close(seat.connection_id, 1000, "left")]
+        return self._remove(seat, AttendanceEventKind.leave, now, closing=bye)
+
+    def _hand(self, seat: Seat, msg: Hand, _now: datetime) -> list[Action]:
+        if seat.role is not LiveRole.receiver:
+            return self._error(
+                seat, ErrorCode.not_allowed, "只有听讲端可以举手 / only receiving classrooms raise hands"
+            )
+        seat.hand = msg.raised
+        return self._seats_update()
+
+    def _chat(self, seat: Seat, msg: Chat, now: datetime) -> list[Action]:
+        if seat.role is LiveRole.observer:
+            return self._error(seat, ErrorCode.not_allowed, "巡课者不发言 / observers stay silent")
+        out = ChatOut(seat=seat.public_id, name=seat.grant.name, text=msg.text, at=now.isoformat())
+        return [Send(s.connection_id, out) for s in self.seats.values()]
+
+    def _mute(self, seat: Seat, msg: MuteRequest, _now: datetime) -> list[Action]:
+        if seat.role is not LiveRole.host:
+            return self._error(seat, ErrorCode.not_allowed, "只有主讲端可以静音他人 / only the host mutes")
+        target = next((s for s in self.visible() if s.public_id == msg.seat), None)
+        if target is None or target.state is not SeatState.connected:
+            return self._error(seat, ErrorCode.unknown_seat, "没有这个席位 / unknown seat")
+        target.muted[msg.kind] = msg.muted
+        return [Mute(target.connection_id, msg.kind, msg.muted), *self._seats_update()]
+
+    def _floor(self, seat: Seat, msg: FloorRequest, _now: datetime) -> list[Action]:
+        if seat.role is not LiveRole.host:
+            return self._error(seat, ErrorCode.not_allowed, "只有主讲端可以指定发言 / only the host gives the floor")
+        if msg.seat is not None and not any(s.public_id == msg.seat for s in self.visible()):
+            return self._error(seat, ErrorCode.unknown_seat, "没有这个席位 / unknown seat")
+        self.floor = msg.seat
+        for other in self.seats.values():
+            if other.public_id == msg.seat:
+                other.hand = False
+        return [*self._seats_update(), Resync()]

@@ -1,0 +1,80 @@
+"""A room core at work with its outlets and timers (no peer connections: nobody offers media here)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import pytest
+
+from media.live_room import LiveRoom, Outlet, RoomEvents
+from media.room import Grant, Room
+from media.signaling import Chat, CloseCode, Welcome
+from scheduling.enums import AttendanceEventKind as K
+from scheduling.enums import LiveRole, SessionKind
+from scheduling.session_states import Presence
+
+HOST = Grant(1, 10, LiveRole.host, 1, "高亭 王老师", "高亭", 1)
+DAIXI = Grant(1, 11, LiveRole.receiver, 4, "岱西 终端", "岱西", 2)
+
+pytestmark = pytest.mark.timeout(20)
+
+
+class Log:
+    def __init__(self) -> None:
+        self.attendance: list[tuple[K, str]] = []
+        self.presence: list[Presence] = []
+
+    async def record(self, _grant: Grant, kind: K, connection_id: str, _at: datetime) -> None:
+        self.attendance.append((kind, connection_id))
+
+    async def present(self, _session_id: int, presence: Presence) -> None:
+        self.presence.append(presence)
+
+
+def live_room(log: Log, grace: float = 0.2) -> LiveRoom:
+    return LiveRoom(Room(1, "数学", SessionKind.sync_class, grace), RoomEvents(log.record, log.present), [])
+
+
+async def drain(outlet: Outlet) -> list[object]:
+    out = []
+    while (message := await asyncio.wait_for(outlet.next(), 1)) is not None:
+        out.append(message)
+    return out
+
+
+async def test_a_drop_in_a_busy_class_still_gives_the_seat_up_after_the_grace() -> None:
+    log = Log()
+    room = live_room(log)
+    host, daixi = Outlet(size=8), Outlet(size=8)
+    await room.join(HOST, "h", host)
+    await room.join(DAIXI, "d", daixi)
+    for n in range(50):  # nobody reads the classroom's socket any more: its outlet is full
+        await room.receive("h", Chat(type="chat", text=f"第{n}题"))
+    await room.dropped("d")
+    await asyncio.sleep(0.5)
+    assert log.attendance == [(K.join, "h"), (K.join, "d"), (K.drop, "d"), (K.leave, "d")]
+    assert [s.role for s in room.core.seat_infos()] == [LiveRole.host]
+    await room.shutdown()  # full outlets never make a shutdown fail either
+    assert host.close_code == CloseCode.going_away
+
+
+async def test_a_half_open_socket_does_not_keep_the_newer_connection_from_its_welcome() -> None:
+    log = Log()
+    room = live_room(log)
+    await room.join(HOST, "h", Outlet())
+    old = Outlet(size=4)
+    await room.join(DAIXI, "old", old)
+    for n in range(10):  # the old socket is half-open: nothing drains it
+        await room.receive("h", Chat(type="chat", text=str(n)))
+    new = Outlet()
+    await room.join(DAIXI, "new", new)
+    first = await asyncio.wait_for(new.next(), 1)
+    assert isinstance(first, Welcome)
+    assert first.reconnected
+    assert old.close_code == CloseCode.replaced
+    await drain(old)  # what it had queued, then the end: it never takes anything of the new one's
+    assert log.attendance[-2:] == [(K.drop, "old"), (K.reconnect, "new")]
+    await room.dropped("old")  # its socket finally goes: nothing changes for the seat
+    assert room.core.seat_infos()[1].state == "connected"
+    assert log.attendance[-1] == (K.reconnect, "new")
