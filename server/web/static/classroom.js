@@ -238,7 +238,7 @@ if (q.get("kiosk") === "1") {
   const back = () => {
     const done = new Set(JSON.parse(sessionStorage.getItem("haiqiaoKioskDone") || "[]")).add(sessionId);
     sessionStorage.setItem("haiqiaoKioskDone", JSON.stringify([...done]));
-    location.href = `/terminal?poll=${q.get("poll") || 15}`;
+    location.href = `/terminal?poll=${q.get("poll") || 15}&spread=${q.get("spread") ?? 20}`;
   };
   const over = async () => {
     const session = await api(`/api/v1/sessions/${sessionId}`);

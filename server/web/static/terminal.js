@@ -1,5 +1,5 @@
 // Classroom terminal (kiosk): shows the room's next session and joins it by itself when it opens.
-// /terminal?poll=SECONDS (default 15). The classroom page, opened with kiosk=1, comes back here when the class ends.
+// /terminal?poll=SECONDS (default 15)&spread=SECONDS (default 20). The classroom page, opened with kiosk=1, comes back here when the class ends.
 import { api, directory, fmt, i18n, token } from "/static/common.js";
 
 const tr = i18n({
@@ -11,7 +11,12 @@ const tr = i18n({
         host: "this room teaches", receiver: "this room receives", sync_class: "Synchronous class", research: "Online research" },
 });
 const $ = (id) => document.getElementById(id);
-const poll = Number(new URLSearchParams(location.search).get("poll") || 15);
+const params = new URLSearchParams(location.search);
+const poll = Number(params.get("poll") || 15);
+// A county's bell opens every class at once: a receiving classroom joins at a random moment within
+// `spread` seconds (default 20) so forty terminals do not knock in the same second. The host's room joins at once.
+const spread = Math.max(0, Number(params.get("spread") ?? 20));
+let joining = null;
 // Sessions this terminal already attended and left: never rejoined, even while still "live" for others.
 const done = new Set(JSON.parse(sessionStorage.getItem("haiqiaoKioskDone") || "[]"));
 let me = null, sessions = [];
@@ -25,14 +30,20 @@ async function refresh() {
   const params = new URLSearchParams({ classroom_id: me.classroom_id, start: start.toISOString(), end: end.toISOString() });
   sessions = (await api(`/api/v1/sessions?${params}`)).filter((s) => !["ended", "missed", "cancelled"].includes(s.status) && !done.has(s.id));
   const joinable = sessions.find((s) => s.status === "open" || s.status === "live");
-  if (joinable) return join(joinable);
+  if (joinable) return joinSoon(joinable);
   await render();
 }
 
-function join(s) {
+function joinSoon(s) {
   $("countdown").textContent = tr.t("joining"); $("countdown").className = "joining";
+  if (joining) return;
+  const delay = s.host_classroom_id === me.classroom_id ? 0 : Math.random() * spread * 1000;
+  joining = setTimeout(() => join(s), delay);
+}
+
+function join(s) {
   const role = s.host_classroom_id === me.classroom_id ? "host" : "receiver";
-  const q = new URLSearchParams({ session: s.id, role, classroom: me.classroom_id, kiosk: "1", poll });
+  const q = new URLSearchParams({ session: s.id, role, classroom: me.classroom_id, kiosk: "1", poll, spread });
   location.href = `/classroom?${q}`;
 }
 

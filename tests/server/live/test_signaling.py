@@ -11,6 +11,7 @@ import pytest
 import websockets
 from sqlmodel import col, select
 
+from server.jobs.lifecycle import run_sweep
 from server.live import grants
 from server.models import AttendanceEvent
 from tests.server.live.conftest import ROOM_DAIXI, LiveServer
@@ -202,3 +203,32 @@ async def test_a_half_open_socket_does_not_lock_its_classroom_out(live_server: L
     # The replaced connection's interval was closed when the newer one came: nothing stays open.
     assert [e.kind.value for e in events] == ["join", "drop", "reconnect", "leave"]
     assert len({e.connection_id for e in events}) == 2
+
+
+async def test_a_called_off_session_closes_its_room_with_session_ended(live_server: LiveServer) -> None:
+    session_id = await live_server.create_session()
+    host = await connect(await join(live_server, "t-gaoting", session_id, "host"))
+    await next_of(host, "welcome")
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        resp = await client.post(
+            f"/api/v1/sessions/{session_id}/cancel",
+            json={"reason": "台风停课"},
+            headers={"Authorization": f"Bearer {await live_server.token('scheduler')}"},
+        )
+    assert resp.status_code == 200, resp.text
+    await run_sweep(live_server.app.state.jobs)  # type: ignore[attr-defined]
+    assert (await next_of(host, "bye"))["reason"] == "session_ended"
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await asyncio.wait_for(host.recv(), 5)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4010
+    assert session_id not in live_server.app.state.rooms.rooms  # type: ignore[attr-defined]
+    async with live_server.app.state.sessionmaker() as db:  # type: ignore[attr-defined]
+        kinds = (
+            await db.exec(
+                select(AttendanceEvent.kind)
+                .where(AttendanceEvent.session_id == session_id)
+                .order_by(col(AttendanceEvent.id))
+            )
+        ).all()
+    assert [k.value for k in kinds] == ["join", "leave"]

@@ -34,7 +34,7 @@ async def test_the_terminal_joins_its_session_by_itself_and_leaves_when_it_ends(
         created = (await api.post("/api/v1/sessions", json=body)).json()
         assert created["status"] == "scheduled"
 
-        terminal = await open_page(browser, live_server, "dev-daixi-1", "/terminal?poll=1")
+        terminal = await open_page(browser, live_server, "dev-daixi-1", "/terminal?poll=1&spread=2")
         await terminal.wait_for_selector("#next-title:has-text('五年级科学 同步课堂')")
         assert "分钟后开始" in await terminal.inner_text("#countdown")
         assert "互动教室" in await terminal.inner_text("#room-name")
@@ -56,6 +56,6 @@ async def test_the_terminal_joins_its_session_by_itself_and_leaves_when_it_ends(
         # The class is called off: the terminal leaves and waits for the next one.
         cancelled = await api.post(f"/api/v1/sessions/{created['id']}/cancel", json={"reason": "台风停课"})
         assert cancelled.status_code == 200, cancelled.text
-        await terminal.wait_for_url("**/terminal?poll=1", timeout=15_000)
+        await terminal.wait_for_url("**/terminal?poll=1&spread=2", timeout=15_000)
         await terminal.wait_for_selector("#next-title:has-text('暂无安排的课')")
     assert terminal.errors == []  # type: ignore[attr-defined]
