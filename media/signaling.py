@@ -165,3 +165,4 @@ class CloseCode:
     flood = 4008
     liveness = 4009  # no message (not even a ping) within the liveness window
     session_ended = 4010
+    moved = 4011  # this process does not hold the room (any more): join again for the current address

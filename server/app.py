@@ -17,8 +17,10 @@ from server.errors import error_body, install_error_handlers
 from server.hooks.router import router as hooks_router
 from server.jobs.lifecycle import install_jobs
 from server.jobs.runner import JobRunner, running_jobs
-from server.live.registry import RoomRegistry, running_rooms
+from server.live.cluster import Cluster, connect
+from server.live.registry import Recovery, RoomHooks, RoomRegistry, running_rooms
 from server.live.router import router as live_router
+from server.live.routing import LocalRouter, RedisRouter, running_router
 from server.live.ws import router as signaling_router
 from server.metrics import install_metrics
 from server.org.communities import router as communities_router
@@ -54,6 +56,24 @@ def api_routers() -> list[APIRouter]:
     ]
 
 
+def install_rooms(app: FastAPI, settings: Settings) -> None:
+    """Rooms in this process (no Redis: ``make run``), or on media workers placed through Redis."""
+    if not settings.redis_url:
+        app.state.rooms = RoomRegistry(settings, app.state.sessionmaker)
+        app.state.router = LocalRouter(app.state.rooms)
+        return
+    app.state.rooms = RoomRegistry(settings, app.state.sessionmaker, hooks=HoldsNothing(), recovery=Recovery.none)
+    cluster = Cluster(connect(settings.redis_url), settings.redis_prefix)
+    app.state.router = RedisRouter(cluster, settings, app.state.sessionmaker)
+
+
+class HoldsNothing(RoomHooks):
+    """The app of a cluster holds no room: a client with a stale address is sent to join again."""
+
+    async def accepts(self, session_id: int) -> bool:
+        return False
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -76,13 +96,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.jobs = JobRunner(settings, app.state.sessionmaker)
     install_jobs(app.state.jobs, settings.lifecycle_sweep_seconds)
-    # Features with background work (jobs, media rooms) add async context managers here.
-    app.state.rooms = RoomRegistry(settings, app.state.sessionmaker)
+    install_rooms(app, settings)
     # Rooms first: a crash's open connections are closed before the first sweep judges anything.
-    app.state.startup_hooks = [running_rooms, running_jobs]
+    app.state.startup_hooks = [running_rooms, running_router, running_jobs]
 
     install_error_handlers(app)
-    install_metrics(app)
+    metrics = install_metrics(app)
+    app.state.jobs.on_run = lambda job: metrics.job_runs.labels(job).inc()
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(signaling_router)

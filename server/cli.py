@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import subprocess
+import sys
 from typing import Annotated
 
 import typer
@@ -28,6 +31,9 @@ def _settings() -> Settings:
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,
+    media_workers: Annotated[
+        int, typer.Option(help="start this many local media workers with the app (needs HAIQIAO_REDIS_URL)", min=0)
+    ] = 0,
 ) -> None:
     """Serve the API, the signaling endpoint and the browser app."""
     import uvicorn
@@ -35,12 +41,56 @@ def serve(
     from server.app import create_app
 
     settings = _settings()
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        timeout_graceful_shutdown=5,
-    )
+    if media_workers and not settings.redis_url:
+        typer.echo(
+            "haiqiao: --media-workers needs HAIQIAO_REDIS_URL (rooms are placed on workers through Redis)", err=True
+        )
+        raise typer.Exit(2)
+    workers = [_start_local_worker(settings, n) for n in range(1, media_workers + 1)]
+    try:
+        uvicorn.run(
+            create_app(settings),
+            host=host or settings.host,
+            port=port or settings.port,
+            timeout_graceful_shutdown=5,
+        )
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            try:
+                worker.wait(10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+
+
+def _start_local_worker(settings: Settings, n: int) -> subprocess.Popen[bytes]:
+    port = settings.media_worker_base_port + n
+    command = [sys.executable, "-m", "server.cli", "media-worker", "--name", f"{socket.gethostname()}-{n}"]
+    command += ["--host", settings.host, "--port", str(port)]
+    return subprocess.Popen(command)
+
+
+@app.command("media-worker")
+def media_worker(
+    name: Annotated[str, typer.Option(help="this worker's name in the cluster (stable across restarts)")],
+    host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8101,
+    advertise: Annotated[
+        str | None, typer.Option(help="the URL clients open, e.g. wss://media1.example.cn (default ws://HOST:PORT)")
+    ] = None,
+) -> None:
+    """Run a media worker: it holds the live rooms Redis places on it (HAIQIAO_REDIS_URL)."""
+    import uvicorn
+
+    from server.live.worker import create_worker_app
+
+    settings = _settings()
+    if not settings.redis_url:
+        typer.echo("haiqiao: a media worker needs HAIQIAO_REDIS_URL", err=True)
+        raise typer.Exit(2)
+    url = advertise or f"ws://{host}:{port}"
+    uvicorn.run(create_worker_app(settings, name, url.rstrip("/")), host=host, port=port, timeout_graceful_shutdown=5)
 
 
 @app.command()
@@ -89,3 +139,7 @@ def _ensure_sqlite_dir(url: str) -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -25,6 +25,10 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.job_runs = Counter(
+            "haiqiao_job_runs_total", "Runs of each persisted job in this process", ["job"], registry=self.registry
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 

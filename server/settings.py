@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     turn_secret: str = ""
     turn_ttl_seconds: int = 3600
     stun_urls: list[str] = Field(default_factory=list)
+    # Rooms on media workers placed through Redis (empty: rooms live in this process, no Redis needed).
+    redis_url: str = ""
+    # Every key this deployment writes in Redis starts with this (two deployments can share one Redis).
+    redis_prefix: str = "haiqiao:"
+    # `haiqiao serve --media-workers N` starts N local media workers on ports from this one upward.
+    media_worker_base_port: int = 8100
 
     @field_validator("timezone")
     @classmethod

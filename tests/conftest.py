@@ -26,6 +26,7 @@ from server.org import repository as org_repo
 from server.settings import Settings
 
 PG_ENV = "HAIQIAO_TEST_DATABASE_URL"
+REDIS_ENV = "HAIQIAO_TEST_REDIS_URL"
 
 
 def _backends() -> list[str]:
@@ -82,6 +83,38 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         yield url
     finally:
         _drop_pg_database(admin_url, name)
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    """The Redis CI asked for (``HAIQIAO_TEST_REDIS_URL``), with a key prefix of this test's own that is
+    cleaned up after. Asked for and unreachable means failure; not asked for, the test is skipped."""
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        pytest.skip(f"{REDIS_ENV} is not set (.ci/run sets it when Redis answers on 127.0.0.1:6379)")
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url, socket_connect_timeout=5)
+    try:
+        await client.ping()
+    except Exception as exc:
+        await client.aclose()
+        pytest.fail(f"{REDIS_ENV} is set but Redis does not answer: {exc}")
+    yield url
+    await client.aclose()
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    prefix = f"hqtest:{uuid.uuid4().hex[:10]}:"
+    yield prefix
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(f"{prefix}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 @pytest.fixture

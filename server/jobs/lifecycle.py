@@ -61,6 +61,7 @@ async def lifecycle_tick(database_url: str) -> None:
 
 
 async def run_sweep(runner: JobRunner) -> list[tuple[int, list[SessionStatus]]]:
+    runner.on_run(LIFECYCLE_JOB)
     now = runner.clock()
     async with runner.sessionmaker() as db, db.begin():
         # Rooms whose holder stopped beating: their open connections end at its last beat first.
@@ -93,6 +94,7 @@ async def quota_tick(database_url: str) -> None:
 
 
 async def warm_quotas(runner: JobRunner) -> int:
+    runner.on_run(QUOTA_JOB)
     today = runner.clock().astimezone(SHANGHAI).date()
     start = datetime(today.year, 1, 1, tzinfo=SHANGHAI)
     while True:  # a backlog of verdicts to judge, a transaction per batch

@@ -7,6 +7,8 @@ lost (the job store survives) nor repeat (each job re-reads the state and applie
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -16,6 +18,7 @@ from typing import Any
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -61,6 +64,8 @@ class JobRunner:
         self.presence_of: Callable[[int], Presence] = lambda _session_id: NOBODY
         # … and close the rooms of sessions a sweep has finished.
         self.after_sweep: Callable[[], Awaitable[object]] | None = None
+        # Each job's run is counted (the app's /metrics: haiqiao_job_runs_total).
+        self.on_run: Callable[[str], None] = lambda _job: None
         store = SQLAlchemyJobStore(url=sync_database_url(settings.database_url), tablename=JOBS_TABLE)
         self.scheduler = AsyncIOScheduler(
             jobstores={"default": store},
@@ -71,7 +76,8 @@ class JobRunner:
 
     def start(self) -> None:
         _RUNNERS[self.key] = self
-        self.scheduler.start()
+        if self.scheduler.state == STATE_STOPPED:
+            self.scheduler.start()
         for job_id, (seconds, func) in self._periodic.items():
             self._add_periodic(job_id, seconds, func)
 
@@ -119,11 +125,33 @@ def runner_for(database_url: str) -> JobRunner | None:
 
 @asynccontextmanager
 async def running_jobs(app: Any) -> AsyncIterator[None]:
-    """A startup hook: the app's job runner runs while the app does."""
+    """A startup hook: the app's job runner runs while the app does — in a cluster (Redis configured)
+    only while this process holds the job lock."""
     runner: JobRunner = app.state.jobs
-    if app.state.settings.run_jobs:
+    settings: Settings = app.state.settings
+    if not settings.run_jobs:
+        yield
+        return
+    if not settings.redis_url:
         runner.start()
+        try:
+            yield
+        finally:
+            runner.stop()
+        return
+    from server.jobs.leader import Leadership
+    from server.live.cluster import connect
+
+    redis = connect(settings.redis_url)
+    leadership = Leadership(redis, f"{settings.redis_prefix}leader", runner.start, runner.stop)
+    task = asyncio.ensure_future(leadership.run())
     try:
         yield
     finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        with contextlib.suppress(Exception):
+            await leadership.release()
         runner.stop()
+        await redis.aclose()

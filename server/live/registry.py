@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -31,13 +32,48 @@ log = logging.getLogger("haiqiao.live")
 OPENS = (AttendanceEventKind.join, AttendanceEventKind.reconnect)
 
 
+class Recovery(StrEnum):
+    """What a holder closes at start-up of what the log still holds open."""
+
+    everything = "everything"  # rooms live in this process alone (make run)
+    own = "own"  # a media worker: what its previous run left under its name
+    none = "none"  # an app whose rooms live on media workers
+
+
+class RoomHooks:
+    """How a holder takes part in a cluster; these defaults are the service holding every room itself."""
+
+    async def accepts(self, session_id: int) -> bool:
+        """Whether this process holds that session's room (a worker checks its claim)."""
+        return True
+
+    async def presence(self, session_id: int, presence: Presence, seats: list[SeatInfo]) -> None:
+        """Tell the rest of the cluster who is present (a worker publishes it)."""
+
+    async def closed(self, session_id: int) -> None:
+        """The room closed here (a worker gives its claim back)."""
+
+
 class RoomRegistry:
-    def __init__(self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        holder: str | None = None,
+        hooks: RoomHooks | None = None,
+        recovery: Recovery = Recovery.everything,
+    ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
-        self.holder = f"app-{uuid.uuid4().hex[:12]}"
+        self.holder = holder or f"app-{uuid.uuid4().hex[:12]}"
+        self.hooks = hooks or RoomHooks()
+        self.recovery = recovery
         self.rooms: dict[int, LiveRoom] = {}
         self.events = RoomEvents(attendance=self.record_attendance, presence=self.presence_changed)
+
+    async def accepts(self, session_id: int) -> bool:
+        return await self.hooks.accepts(session_id)
 
     async def room(self, session: Session) -> LiveRoom:
         assert session.id is not None
@@ -86,6 +122,7 @@ class RoomRegistry:
                 path = await settle_now(db, session, now, timing_of(self.settings), presence)
                 if path and path[-1].is_final:
                     await store_verdicts(db, [session_id], self.settings, now)
+        await self.hooks.presence(session_id, presence, self.seat_infos(session_id))
 
     async def session_status(self, session_id: int) -> SessionStatus | None:
         async with self.sessionmaker() as db:
@@ -115,6 +152,7 @@ class RoomRegistry:
         await room.shutdown()
         async with self.sessionmaker() as db, db.begin():
             await heartbeats.forget(db, session_id)
+        await self.hooks.closed(session_id)
 
     async def beat(self) -> None:
         async with self.sessionmaker() as db, db.begin():
@@ -129,10 +167,15 @@ class RoomRegistry:
                 log.exception("heartbeat failed")
 
     async def recover_at_start(self) -> dict[int, int]:
-        """Rooms are held in this process alone: whatever the log still holds open was left by a
-        previous run of it that did not stop cleanly."""
+        """Whatever the log still holds open of this holder's rooms was left by a previous run of it that
+        did not stop cleanly (all of it, when rooms live in this process alone)."""
+        if self.recovery is Recovery.none:
+            return {}
+        everything = self.recovery is Recovery.everything
         async with self.sessionmaker() as db, db.begin():
-            closed = await heartbeats.recover(db, datetime.now(UTC), self.settings, everything=True)
+            closed = await heartbeats.recover(
+                db, datetime.now(UTC), self.settings, holders=[self.holder], everything=everything
+            )
         for session_id, count in closed.items():
             if count:
                 log.warning(
@@ -147,6 +190,8 @@ class RoomRegistry:
                 await room.shutdown()
             async with self.sessionmaker() as db, db.begin():
                 await heartbeats.forget(db, session_id)
+            with contextlib.suppress(Exception):
+                await self.hooks.closed(session_id)
         self.rooms.clear()
 
 
@@ -159,11 +204,9 @@ def ice_server_objects(servers: list[dict[str, Any]]) -> list[IceServer]:
 @asynccontextmanager
 async def running_rooms(app: Any) -> AsyncIterator[None]:
     """A startup hook: close what a crash left open, renew heartbeats while running, and close the rooms
-    (bounded) when the app stops; the job runner asks the rooms who is here and tells them what ended."""
+    (bounded) when the app stops."""
     registry: RoomRegistry = app.state.rooms
     await registry.recover_at_start()
-    app.state.jobs.presence_of = registry.presence_of
-    app.state.jobs.after_sweep = registry.end_finished
     beating = asyncio.ensure_future(registry.heartbeat_loop())
     try:
         yield

@@ -12,7 +12,7 @@ from scheduling.enums import LiveRole, Role, SessionStatus
 from server.deps import CurrentUser, DbSession, SettingsDep, require_roles
 from server.live import grants
 from server.live.join import grant_for
-from server.live.registry import RoomRegistry
+from server.live.routing import RoomRouter
 from server.models import Person, Session
 from server.schedule import repository as repo
 from server.timefmt import LocalDateTime
@@ -42,9 +42,11 @@ async def join(
 ) -> JoinOut:
     grant = await grant_for(db, session_id, caller, body.role, body.classroom_id)
     scheme = "wss" if request.url.scheme == "https" else "ws"
+    room_router: RoomRouter = request.app.state.router
+    signaling_url = await room_router.signaling_url(db, session_id, f"{scheme}://{request.url.netloc}")
     return JoinOut(
         token=grants.issue(grant, settings),
-        signaling_url=f"{scheme}://{request.url.netloc}/ws/signaling",
+        signaling_url=signaling_url,
         ice_servers=grants.ice_servers(settings, caller.login),
         role=grant.role,
         classroom_id=grant.classroom_id,
@@ -75,7 +77,7 @@ class PatrolOut(BaseModel):
 
 @router.get("/patrol/live", response_model=list[PatrolOut], summary="巡课: 正在进行的课 (不含巡课者自己)")
 async def patrol(db: DbSession, _: Researcher, request: Request) -> list[PatrolOut]:
-    registry: RoomRegistry = request.app.state.rooms
+    room_router: RoomRouter = request.app.state.router
     stmt = select(Session).where(col(Session.status).in_([SessionStatus.open, SessionStatus.live]))
     rows = await repo.attach_links(db, (await db.exec(stmt.order_by(col(Session.start)))).all())
     out = []
@@ -84,7 +86,7 @@ async def patrol(db: DbSession, _: Researcher, request: Request) -> list[PatrolO
         assert s.id is not None
         seats = [
             LiveSeatOut(role=i.role, name=i.name, school=i.school, state=i.state.value)
-            for i in registry.seat_infos(s.id)
+            for i in room_router.seat_infos(s.id)
         ]
         out.append(
             PatrolOut(

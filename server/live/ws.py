@@ -101,6 +101,9 @@ async def signaling(ws: WebSocket, token: str = "") -> None:
     if session is None or session.status not in JOINABLE:
         await ws.close(CloseCode.session_not_live, "session not open")
         return
+    if not await registry.accepts(session.id):  # type: ignore[arg-type]
+        await ws.close(CloseCode.moved, "room held elsewhere")
+        return
     room = await registry.room(session)
     connection_id = uuid.uuid4().hex
     outlet = Outlet()
