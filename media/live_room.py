@@ -181,7 +181,13 @@ class LiveRoom:
     async def _decide(self, decide: Callable[[datetime], list[Action]]) -> None:
         """Ask the core, then carry out what it wants in order. An offer is answered after the room's
         lock is let go (setRemoteDescription is the slow part of a join), but before this returns, so a
-        client's next message still finds its offer answered."""
+        client's next message still finds its offer answered.
+
+        Shielded: a decision is carried out whole even when its caller is cancelled mid-way (a socket's
+        reader is, when the room closes that socket as part of the very decision it is carrying out)."""
+        await asyncio.shield(self._carry_out_decision(decide))
+
+    async def _carry_out_decision(self, decide: Callable[[datetime], list[Action]]) -> None:
         async with self._lock:
             actions = decide(self.clock())
             offers = [a for a in actions if isinstance(a, AcceptOffer)]

@@ -9,7 +9,7 @@ import pytest
 
 from media.live_room import LiveRoom, Outlet, RoomEvents
 from media.room import Grant, Room
-from media.signaling import Chat, CloseCode, Welcome
+from media.signaling import Chat, CloseCode, Leave, Welcome
 from scheduling.enums import AttendanceEventKind as K
 from scheduling.enums import LiveRole, SessionKind
 from scheduling.session_states import Presence
@@ -78,3 +78,23 @@ async def test_a_half_open_socket_does_not_keep_the_newer_connection_from_its_we
     await room.dropped("old")  # its socket finally goes: nothing changes for the seat
     assert room.core.seat_infos()[1].state == "connected"
     assert log.attendance[-1] == (K.reconnect, "new")
+
+
+async def test_a_leave_is_carried_out_whole_even_when_its_socket_reader_is_cancelled() -> None:
+    # Leaving closes the socket, which ends (cancels) the very reader carrying the leave out: the presence
+    # change after the attendance commit must still happen, or the session never hears everyone left.
+    log = Log()
+    slow = Log()
+
+    async def slow_record(grant: Grant, kind: K, connection_id: str, at: datetime) -> None:
+        await asyncio.sleep(0.1)
+        await slow.record(grant, kind, connection_id, at)
+
+    room = LiveRoom(Room(1, "数学", SessionKind.sync_class, 1), RoomEvents(slow_record, log.present), [])
+    await room.join(HOST, "h", Outlet())
+    reader = asyncio.ensure_future(room.receive("h", Leave(type="leave")))
+    await asyncio.sleep(0.02)
+    reader.cancel()
+    await asyncio.sleep(0.3)
+    assert slow.attendance[-1] == (K.leave, "h")
+    assert log.presence[-1] == Presence()
