@@ -184,3 +184,50 @@ async def test_a_county_morning_on_two_workers_and_two_apps_survives_a_worker_an
             break
         await asyncio.sleep(0.5)
     assert await sweeps(cluster.apps[follower][1]) > 0
+
+
+async def test_serve_with_local_media_workers_places_classes_on_them(
+    database_url: str, redis_url: str, redis_prefix: str
+) -> None:
+    await load_demo(Settings(database_url=database_url, demo_password=PASSWORD), timetable=False)
+    worker_port = free_port()
+    env = {
+        "HAIQIAO_DATABASE_URL": database_url,
+        "HAIQIAO_REDIS_URL": redis_url,
+        "HAIQIAO_REDIS_PREFIX": redis_prefix,
+        "HAIQIAO_RUN_JOBS": "false",
+        "HAIQIAO_MEDIA_WORKER_BASE_PORT": str(worker_port - 1),
+    }
+    cluster = Cluster({**os.environ, **env})
+    port = free_port()
+    process = subprocess.Popen(  # noqa: ASYNC220
+        [HAIQIAO, "serve", "--port", str(port), "--media-workers", "1"], env=cluster.env
+    )
+    cluster.apps["app"] = (process, f"http://127.0.0.1:{port}")
+    try:
+        await healthy(f"http://127.0.0.1:{port}")
+        await healthy(f"http://127.0.0.1:{worker_port}")
+        session_id = await LiveServer(f"http://127.0.0.1:{port}", Settings(), None).create_session(
+            receiver_classroom_ids=[ROOM_DAIXI]
+        )
+        url = f"http://127.0.0.1:{port}"
+        host, room = await asyncio.gather(
+            run_bot(url, "t-gaoting", PASSWORD, session_id, "host", seconds=4),
+            run_bot(url, "dev-daixi-1", PASSWORD, session_id, "receiver", ROOM_DAIXI, seconds=4),
+        )
+        assert all(t.frames > 0 for r in (host, room) for t in r.tracks if t.kind == "video"), (host, room)
+        assert await holder(redis_url, redis_prefix, session_id) is not None
+    finally:
+        await asyncio.to_thread(cluster.stop)
+    # Stopping the app stops its workers too.
+    workers_left = subprocess.run(
+        ["pgrep", "-f", "--", f"media-worker .*--port {worker_port}"], capture_output=True, text=True
+    )  # noqa: ASYNC221
+    assert workers_left.stdout.strip() == ""
+
+
+def test_serve_refuses_media_workers_without_redis(tmp_path: Path) -> None:
+    env = {**os.environ, "HAIQIAO_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", "HAIQIAO_REDIS_URL": ""}
+    done = subprocess.run([HAIQIAO, "serve", "--media-workers", "2"], env=env, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "HAIQIAO_REDIS_URL" in done.stderr
