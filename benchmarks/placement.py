@@ -65,7 +65,7 @@ async def main(rooms: int, workers: int, url: str) -> None:
         per_place = (time.perf_counter() - started) / rooms
         loads = {n: int(v) for n, v in (await cluster.redis.hgetall(cluster.key("load"))).items()}
         rooms_by = {n: len(await cluster.redis.smembers(cluster.key("rooms", n))) for n in names}
-        blind = {n: 0 for n in names}
+        blind = dict.fromkeys(names, 0)
         for i, weight in enumerate(weights):
             blind[names[i % workers]] += weight
         started = time.perf_counter()

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import subprocess
-import sys
 from typing import Annotated
 
 import typer
@@ -46,29 +43,14 @@ def serve(
             "haiqiao: --media-workers needs HAIQIAO_REDIS_URL (rooms are placed on workers through Redis)", err=True
         )
         raise typer.Exit(2)
-    workers = [_start_local_worker(settings, n) for n in range(1, media_workers + 1)]
-    try:
-        uvicorn.run(
-            create_app(settings),
-            host=host or settings.host,
-            port=port or settings.port,
-            timeout_graceful_shutdown=5,
-        )
-    finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            try:
-                worker.wait(10)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+    app_ = create_app(settings)
+    if media_workers:
+        from server.live.local_workers import running_local_workers
 
-
-def _start_local_worker(settings: Settings, n: int) -> subprocess.Popen[bytes]:
-    port = settings.media_worker_base_port + n
-    command = [sys.executable, "-m", "server.cli", "media-worker", "--name", f"{socket.gethostname()}-{n}"]
-    command += ["--host", settings.host, "--port", str(port)]
-    return subprocess.Popen(command)
+        # Started and stopped by the app's own lifespan: uvicorn re-raises SIGTERM once it has shut down,
+        # so code after uvicorn.run would never run.
+        app_.state.startup_hooks.insert(0, running_local_workers(settings, media_workers))
+    uvicorn.run(app_, host=host or settings.host, port=port or settings.port, timeout_graceful_shutdown=5)
 
 
 @app.command("media-worker")

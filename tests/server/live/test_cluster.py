@@ -220,9 +220,9 @@ async def test_serve_with_local_media_workers_places_classes_on_them(
     finally:
         await asyncio.to_thread(cluster.stop)
     # Stopping the app stops its workers too.
-    workers_left = subprocess.run(
+    workers_left = subprocess.run(  # noqa: ASYNC221
         ["pgrep", "-f", "--", f"media-worker .*--port {worker_port}"], capture_output=True, text=True
-    )  # noqa: ASYNC221
+    )
     assert workers_left.stdout.strip() == ""
 
 
