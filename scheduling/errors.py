@@ -36,3 +36,13 @@ class Forbidden(DomainError):
 
 class Unauthenticated(DomainError):
     code = "unauthenticated"
+
+
+class TooManyRequests(DomainError):
+    """Refused until ``retry_after`` seconds have passed (a login under attack)."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None, details: Any = None) -> None:
+        super().__init__(message, code=code, details=details)
+        self.retry_after = retry_after

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from scheduling.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated
+from scheduling.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooManyRequests, Unauthenticated
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     NotFound: 404,
@@ -17,6 +17,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     Invalid: 422,
     Forbidden: 403,
     Unauthenticated: 401,
+    TooManyRequests: 429,
 }
 
 HTTP_CODES = {
@@ -48,6 +49,8 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     status = status_for(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=status, headers=headers)
 
 
