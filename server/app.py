@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -12,6 +13,7 @@ from sqlalchemy import text
 from server.attendance.ledger import router as ledger_router
 from server.attendance.router import router as attendance_router
 from server.auth.router import router as auth_router
+from server.auth.throttle import Throttle
 from server.db.engine import make_engine, make_sessionmaker
 from server.errors import error_body, install_error_handlers
 from server.hooks.router import router as hooks_router
@@ -97,6 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.jobs = JobRunner(settings, app.state.sessionmaker)
     install_jobs(app.state.jobs, settings.lifecycle_sweep_seconds)
     install_rooms(app, settings)
+    app.state.login_throttle = Throttle()
+    app.state.password_checks = asyncio.Semaphore(settings.password_checks)
     # Rooms first: a crash's open connections are closed before the first sweep judges anything.
     app.state.startup_hooks = [running_rooms, running_router, running_jobs]
 

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=12 * 60, ge=1)
     join_token_seconds: int = Field(default=120, ge=5)
     demo_password: str = "haiqiao-demo"
+    # Password checks (argon2, ~50 ms of a core each) at once per process; more wait their turn.
+    password_checks: int = Field(default=2, ge=1)
     # Jobs (APScheduler) run in the serving process unless disabled, e.g. in API tests.
     run_jobs: bool = True
     # How many minutes before its start a session opens its lobby, and how long it may run over.

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 from sqlmodel import select
 
 from scheduling.enums import Role
-from scheduling.errors import Unauthenticated
+from scheduling.errors import TooManyRequests, Unauthenticated
 from server.auth.security import create_access_token, verify_password, verify_unknown_user
+from server.auth.throttle import Throttle
 from server.deps import CurrentUser, DbSession, SettingsDep
 from server.models import Person
 
@@ -35,25 +37,46 @@ class MeOut(BaseModel):
     classroom_id: int | None
 
 
-@router.post("/auth/token", response_model=TokenOut, summary="登录 / log in (OAuth2 password form)")
+@router.post(
+    "/auth/token",
+    response_model=TokenOut,
+    summary="登录 / log in (OAuth2 password form)",
+    description="Wrong passwords are throttled per login and per address: 429 with Retry-After while waiting.",
+)
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], db: DbSession, settings: SettingsDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], db: DbSession, settings: SettingsDep, request: Request
 ) -> TokenOut:
+    throttle: Throttle = request.app.state.login_throttle
+    address = request.client.host if request.client else "unknown"
+    wait = throttle.wait(form.username, address, throttle.clock())
+    if wait > 0:
+        seconds = math.ceil(wait)
+        raise TooManyRequests(
+            f"登录失败次数过多，请 {seconds} 秒后再试 / too many failed logins, try again in {seconds} s",
+            code="login_throttled",
+            retry_after=seconds,
+        )
     person = (await db.exec(select(Person).where(Person.login == form.username))).first()
-    # argon2 is deliberately slow: off the event loop, or forty terminals logging in at the bell stall
-    # every live room in this process.
-    if person is None:
-        await asyncio.to_thread(verify_unknown_user, form.password)
-    if (
-        person is None
-        or not person.active
-        or not await asyncio.to_thread(verify_password, person.password_hash, form.password)
-    ):
+    if not await _password_matches(request, person, form.password):
+        throttle.failed(form.username, address, throttle.clock())
         raise Unauthenticated("用户名或密码错误 / wrong login or password", code="bad_credentials")
+    throttle.succeeded(form.username)
+    assert person is not None
     assert person.id is not None
     ttl = timedelta(minutes=settings.access_token_minutes)
     token = create_access_token(person.id, secret=settings.secret_key, now=datetime.now(UTC), ttl=ttl)
     return TokenOut(access_token=token, expires_in=int(ttl.total_seconds()))
+
+
+async def _password_matches(request: Request, person: Person | None, password: str) -> bool:
+    """argon2 is deliberately slow: in a thread, never on the event loop that relays media, and only a
+    few at a time (forty terminals logging in at the bell queue up instead of taking every core)."""
+    checks: asyncio.Semaphore = request.app.state.password_checks
+    async with checks:
+        if person is None:
+            await asyncio.to_thread(verify_unknown_user, password)
+            return False
+        return person.active and await asyncio.to_thread(verify_password, person.password_hash, password)
 
 
 @router.get("/me", response_model=MeOut, summary="当前用户 / the caller")
