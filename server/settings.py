@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -47,12 +48,22 @@ class Settings(BaseSettings):
     turn_secret: str = ""
     turn_ttl_seconds: int = 3600
     stun_urls: list[str] = Field(default_factory=list)
+    # Networks webhooks may reach besides public addresses (CIDRs, e.g. ["10.20.0.0/16"] for the bureau's
+    # own system); loopback, private, link-local and metadata addresses are refused otherwise.
+    webhook_allowed_networks: list[str] = Field(default_factory=list)
     # Rooms on media workers placed through Redis (empty: rooms live in this process, no Redis needed).
     redis_url: str = ""
     # Every key this deployment writes in Redis starts with this (two deployments can share one Redis).
     redis_prefix: str = "haiqiao:"
     # `haiqiao serve --media-workers N` starts N local media workers on ports from this one upward.
     media_worker_base_port: int = 8100
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # raises ValueError, named in the message
+        return value
 
     @field_validator("timezone")
     @classmethod

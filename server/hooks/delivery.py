@@ -13,6 +13,8 @@ import httpx
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from scheduling.errors import Invalid
+from server.hooks.addresses import AddressPolicy, check
 from server.models import DeliveryState, Session, Webhook, WebhookDelivery
 from server.timefmt import SHANGHAI
 
@@ -22,6 +24,7 @@ MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
 SIGNATURE_HEADER = "X-Haiqiao-Signature"
+PUBLIC_ONLY = AddressPolicy()
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -71,7 +74,13 @@ async def enqueue(db: AsyncSession, event_type: str, payload: dict[str, Any], no
     return queued
 
 
-async def deliver_due(db: AsyncSession, client: httpx.AsyncClient, now: datetime, limit: int = 50) -> int:
+async def deliver_due(
+    db: AsyncSession,
+    client: httpx.AsyncClient,
+    now: datetime,
+    limit: int = 50,
+    policy: AddressPolicy = PUBLIC_ONLY,
+) -> int:
     """Try every delivery that is due; returns how many were tried."""
     stmt = (
         select(WebhookDelivery, Webhook)
@@ -91,13 +100,24 @@ async def deliver_due(db: AsyncSession, client: httpx.AsyncClient, now: datetime
         }
         delivery.attempts += 1
         try:
-            resp = await client.post(hook.url, content=body, headers=headers)
+            # Checked again after resolving the name, and sent to the address checked (DNS rebinding).
+            target = await check(hook.url, policy)
+            resp = await client.post(
+                target.url,
+                content=body,
+                headers={**headers, "Host": target.host},
+                extensions={"sni_hostname": target.host},
+            )
             delivery.last_status_code = resp.status_code
             ok = 200 <= resp.status_code < 300
             delivery.last_error = None if ok else f"HTTP {resp.status_code}"
-        except httpx.HTTPError as exc:
+        except Invalid as exc:
             ok = False
-            delivery.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            delivery.last_error = exc.code
+        except httpx.HTTPError:
+            # Only that it failed: a log that told a refused connection from a timeout would map ports.
+            ok = False
+            delivery.last_error = "未能送达（无法连接或超时）/ not delivered (no connection or timeout)"
         if ok:
             delivery.state = DeliveryState.delivered
             delivery.delivered_at = now

@@ -12,7 +12,8 @@ from sqlmodel import col, select
 from scheduling.enums import Role
 from scheduling.errors import Invalid
 from server.db.repo import get_or_404
-from server.deps import DbSession, require_roles
+from server.deps import DbSession, SettingsDep, require_roles
+from server.hooks.addresses import AddressPolicy, check
 from server.models import DeliveryState, Person, Webhook, WebhookDelivery
 from server.timefmt import LocalDateTime
 
@@ -57,7 +58,7 @@ class DeliveryOut(BaseModel):
 
 
 @router.post("/webhooks", response_model=WebhookOut, status_code=201, summary="订阅课程状态事件")
-async def create_webhook(body: WebhookIn, db: DbSession, caller: Admin) -> WebhookOut:
+async def create_webhook(body: WebhookIn, db: DbSession, caller: Admin, settings: SettingsDep) -> WebhookOut:
     unknown = sorted(set(body.events) - EVENT_TYPES)
     if unknown:
         raise Invalid(
@@ -65,6 +66,7 @@ async def create_webhook(body: WebhookIn, db: DbSession, caller: Admin) -> Webho
             code="unknown_event_type",
             details={"unknown": unknown, "known": sorted(EVENT_TYPES)},
         )
+    await check(str(body.url), AddressPolicy.from_settings(settings.webhook_allowed_networks))
     hook = Webhook(
         url=str(body.url), secret=body.secret or secrets.token_hex(24), events=body.events, created_by=caller.id
     )

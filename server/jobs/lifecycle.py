@@ -17,6 +17,7 @@ from scheduling.enums import SessionStatus
 from scheduling.session_states import NOBODY, Presence, Timing
 from server.attendance.summary import county_quotas
 from server.attendance.verdicts import store_missing_verdicts, store_verdicts
+from server.hooks.addresses import AddressPolicy
 from server.hooks.delivery import deliver_due
 from server.jobs.runner import JobRunner, runner_for
 from server.live import heartbeats
@@ -81,7 +82,8 @@ async def webhook_tick(database_url: str) -> None:
     if runner is None:
         return
     async with httpx.AsyncClient(timeout=5.0) as client, runner.sessionmaker() as db, db.begin():
-        await deliver_due(db, client, runner.clock())
+        policy = AddressPolicy.from_settings(runner.settings.webhook_allowed_networks)
+        await deliver_due(db, client, runner.clock(), policy=policy)
 
 
 async def quota_tick(database_url: str) -> None:
