@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import secrets
 from enum import StrEnum
+from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -12,6 +15,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "haiqiao-development-secret-change-me"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/haiqiao.db"
+SECRET_FILE = "secret_key"
+
+
+def installation_secret(var_dir: Path) -> str:
+    """This installation's own secret, made once (atomically: two processes starting together agree)."""
+    path = var_dir / SECRET_FILE
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    var_dir.mkdir(parents=True, exist_ok=True)
+    candidate = var_dir / f".{SECRET_FILE}.{os.getpid()}"
+    candidate.write_text(secrets.token_urlsafe(48))
+    candidate.chmod(0o600)
+    try:
+        os.link(candidate, path)  # fails if another process made it first: theirs wins
+    except FileExistsError:
+        pass
+    finally:
+        candidate.unlink()
+    return path.read_text().strip()
 
 
 class Mode(StrEnum):
@@ -31,6 +55,8 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=12 * 60, ge=1)
     join_token_seconds: int = Field(default=120, ge=5)
     demo_password: str = "haiqiao-demo"
+    # Files of this installation that are not in the database (the development secret).
+    var_dir: str = "var"
     # Password checks (argon2, ~50 ms of a core each) at once per process; more wait their turn.
     password_checks: int = Field(default=2, ge=1)
     # Jobs (APScheduler) run in the serving process unless disabled, e.g. in API tests.
@@ -73,6 +99,14 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @model_validator(mode="after")
+    def _own_secret_in_development(self) -> Settings:
+        """No installation signs tokens with the published default: in development a secret is made on
+        first start and kept under ``HAIQIAO_VAR_DIR`` (only this machine's user can read it)."""
+        if self.mode is Mode.development and self.secret_key == DEFAULT_SECRET:
+            self.secret_key = installation_secret(Path(self.var_dir))
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

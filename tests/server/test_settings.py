@@ -29,3 +29,31 @@ def test_settings_come_from_haiqiao_environment(monkeypatch: pytest.MonkeyPatch)
 def test_unknown_timezone_is_refused() -> None:
     with pytest.raises(ValidationError):
         Settings(timezone="Mars/Olympus")
+
+
+def test_development_makes_its_own_secret_once_and_keeps_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    first = Settings(var_dir=str(tmp_path / "var"))
+    again = Settings(var_dir=str(tmp_path / "var"))
+    elsewhere = Settings(var_dir=str(tmp_path / "other"))
+    assert first.secret_key != DEFAULT_SECRET
+    assert len(first.secret_key) >= 32
+    assert again.secret_key == first.secret_key  # tokens survive a restart
+    assert elsewhere.secret_key != first.secret_key  # another installation, another secret
+    assert (tmp_path / "var" / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+async def test_a_token_forged_with_the_published_default_secret_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    import httpx
+
+    from server.app import create_app
+    from server.auth.security import create_access_token
+
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", var_dir=str(tmp_path), run_jobs=False)
+    forged = create_access_token(1, secret=DEFAULT_SECRET, now=datetime.now(UTC), ttl=timedelta(hours=1))
+    app = create_app(settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        resp = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"})
+    await app.state.engine.dispose()
+    assert resp.status_code == 401
