@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduling.enums import Role, SessionKind
 from scheduling.errors import Forbidden, Invalid, NotFound
 from server.db.repo import get_or_404
-from server.models import Classroom, Community, CommunityMember, Person
+from server.models import Classroom, Community, CommunityMember, Person, Session
 from server.schedule import repository as repo
 
 
@@ -107,3 +108,97 @@ def check_may_plan(caller: Person, kind: SessionKind, host_teacher_id: int) -> N
         "call a research session they host",
         code="forbidden_role",
     )
+
+
+async def check_teacher_booking(db: AsyncSession, caller: Person, parties: Parties, days: list[date]) -> None:
+    """A session a teacher calls stays inside the community: the teacher's school belongs to it on every
+    day, the host classroom is one of the teacher's own school, and the invited teachers' schools belong
+    to it too. Schedulers and admins book anything (check_parties still holds for them)."""
+    if caller.has_role(Role.admin, Role.scheduler):
+        return
+    community = await get_or_404(db, Community, parties.community_id, "community")
+    members = await repo.memberships(db, parties.community_id)
+
+    def member_every_day(school_id: int | None) -> bool:
+        return school_id is not None and all(school_is_member(community, members, school_id, d) for d in days)
+
+    if not member_every_day(caller.school_id):
+        raise Forbidden(
+            "你的学校不属于该教共体,不能在其中发起教研 / your school is not in this community",
+            code="not_your_community",
+            details={"community_id": parties.community_id, "school_id": caller.school_id},
+        )
+    host = (await repo.classrooms(db, [parties.host_classroom_id])).get(parties.host_classroom_id)
+    if host is not None and host.school_id != caller.school_id:
+        raise Forbidden(
+            "主讲教室须是本校的教室 / the host classroom must be your own school's",
+            code="not_your_classroom",
+            details={"classroom_id": parties.host_classroom_id},
+        )
+    invited = await repo.people(db, parties.participant_teacher_ids)
+    outsiders = sorted(i for i, p in invited.items() if not member_every_day(p.school_id))
+    if outsiders:
+        raise Forbidden(
+            "受邀教师的学校不属于该教共体 / an invited teacher's school is not in this community",
+            code="not_your_community",
+            details={"community_id": parties.community_id, "person_ids": outsiders},
+        )
+
+
+# --- who reads what --------------------------------------------------------------------------------
+
+
+def reads_county(caller: Person) -> bool:
+    """Schedulers, researchers and admins read the whole county, observers (巡课) included."""
+    return caller.has_role(Role.admin, Role.scheduler, Role.researcher)
+
+
+async def readable_communities(db: AsyncSession, caller: Person, today: date) -> set[int] | None:
+    """The communities whose attendance, quotas and tallies the caller reads; None: every one.
+
+    A teacher reads those their school is or was in — as the core school, or by a membership that has
+    begun by ``today`` (a school that left keeps reading the years it took part in). Anyone else: none.
+    """
+    if reads_county(caller):
+        return None
+    if not caller.has_role(Role.teacher) or caller.school_id is None:
+        return set()
+    cores = await db.exec(select(Community.id).where(Community.core_school_id == caller.school_id))
+    joined = await db.exec(
+        select(CommunityMember.community_id).where(
+            CommunityMember.school_id == caller.school_id, col(CommunityMember.joined_on) <= today
+        )
+    )
+    return {i for i in cores.all() if i is not None} | set(joined.all())
+
+
+async def check_reads_community(db: AsyncSession, caller: Person, community_id: int, today: date) -> None:
+    readable = await readable_communities(db, caller, today)
+    if readable is not None and community_id not in readable:
+        raise Forbidden(
+            "只能查看本校所在教共体的数据 / you may read only your own school's communities",
+            code="other_community",
+            details={"community_id": community_id},
+        )
+
+
+async def check_reads_session(db: AsyncSession, caller: Person, session: Session, today: date) -> None:
+    """A session's attendance: the county readers; a teacher of one of its community's schools, or one who
+    took part in it (its host or invited teacher, or a teacher of one of its classrooms' schools)."""
+    readable = await readable_communities(db, caller, today)
+    if readable is None or session.community_id in readable:
+        return
+    assert session.id is not None
+    (row,) = await repo.attach_links(db, [session])
+    rooms = await repo.classrooms(db, [session.host_classroom_id, *row.receivers])
+    took_part = caller.id in (session.host_teacher_id, *row.participants) or (
+        caller.has_role(Role.teacher)
+        and caller.school_id is not None
+        and any(r.school_id == caller.school_id for r in rooms.values())
+    )
+    if not took_part:
+        raise Forbidden(
+            "只能查看本校所在教共体的课 / you may read only your own school's communities' sessions",
+            code="other_community",
+            details={"community_id": session.community_id},
+        )

@@ -14,7 +14,7 @@ from server.db.repo import get_or_404, require_ids
 from server.models import Classroom, Person, Series, SeriesSkip, SessionEvent
 from server.schedule import planning
 from server.schedule import repository as repo
-from server.schedule.access import Parties, check_may_plan, check_parties
+from server.schedule.access import Parties, check_may_plan, check_parties, check_teacher_booking
 from server.schedule.repository import SessionFilter, SessionRow
 from server.schedule.schemas import PlanCheckOut, PlanConflictOut, PlanItemOut, SeriesIn, SeriesOut, SkipOut
 from server.schedule.session_service import conflict_error, new_session, save_links, to_out
@@ -61,6 +61,7 @@ async def create_series(
         )
     days = sorted({o.start.astimezone(SHANGHAI).date() for o in expansion.occurrences})
     parties = Parties.of(body)
+    await check_teacher_booking(db, caller, parties, days)
     await check_parties(db, parties, [days[0], days[-1]])
     candidates = [planning.Candidate(o.start, o.end, parties) for o in expansion.occurrences]
     conflicts = await planning.find_conflicts(db, candidates)
@@ -184,6 +185,7 @@ async def check_plan(db: AsyncSession, bodies: list[SeriesIn], caller: Person) -
             )
             days = sorted({o.start.astimezone(SHANGHAI).date() for o in expansion.occurrences})
             if days:
+                await check_teacher_booking(db, caller, Parties.of(body), days)
                 await check_parties(db, Parties.of(body), [days[0], days[-1]])
         except DomainError as exc:
             items.append(PlanItemOut(index=index, title=body.title, error={"code": exc.code, "message": exc.message}))

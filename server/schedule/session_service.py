@@ -14,7 +14,7 @@ from server.db.repo import get_or_404
 from server.models import Person, Session, SessionEvent, SessionParticipant, SessionReceiver
 from server.schedule import planning
 from server.schedule import repository as repo
-from server.schedule.access import Parties, check_may_plan, check_parties
+from server.schedule.access import Parties, check_may_plan, check_parties, check_teacher_booking
 from server.schedule.repository import SessionFilter, SessionRow
 from server.schedule.schemas import CancelIn, ConflictOut, RescheduleIn, SessionIn, SessionOut, SessionPatch
 from server.schedule.transitions import record_transition
@@ -105,6 +105,7 @@ async def create_session(
     start, end, period = await planning.resolve_placement(db, host_room, body)
     local_day = start.astimezone(settings.tz).date()
     parties = Parties.of(body)
+    await check_teacher_booking(db, caller, parties, [local_day])
     await check_parties(db, parties, [local_day])
     await _check_lesson(db, body.community_id, body.lesson_session_id)
     candidate = planning.Candidate(start, end, parties)
