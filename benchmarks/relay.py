@@ -9,7 +9,9 @@ at a subscriber, matched by RTP timestamp; a direct publisher→subscriber conne
 process is the baseline) and join→first-frame for 40 subscribers joining at once (the morning bell).
 Only 127.0.0.1 and this machine's own address are used.
 
-Run: .venv/bin/python benchmarks/relay.py [--quick] [--no-janus]
+Run: .venv/bin/python benchmarks/relay.py [--quick] [--no-janus] [--worker] [--no-bell] [--no-transcode]
+(--worker: also the room on a media worker process, placed through Redis at HAIQIAO_BENCH_REDIS_URL,
+default redis://127.0.0.1:6379/0: the router must add nothing to the packet path)
 """
 
 from __future__ import annotations
@@ -101,7 +103,11 @@ async def morning_bell(url: str, tokens: dict[str, str], session_id: int, n: int
     return sorted((t - t0) * 1000 for t in firsts) + [float("inf")] * (n - len(firsts))
 
 
-async def measure_haiqiao(mode: str, sizes: list[int], window: float, bell: int) -> dict[str, Any]:
+async def measure_haiqiao(
+    mode: str, sizes: list[int], window: float, bell: int, redis_url: str | None = None
+) -> dict[str, Any]:
+    """With ``redis_url`` the room runs on a media worker process (placed through Redis) and that worker's
+    CPU is measured; otherwise the room is in the service's own process."""
     with tempfile.TemporaryDirectory() as tmp:
         db_url = f"sqlite+aiosqlite:///{tmp}/relay.db"
         env = {
@@ -110,22 +116,31 @@ async def measure_haiqiao(mode: str, sizes: list[int], window: float, bell: int)
             "HAIQIAO_MEDIA_PATH": mode,
             "HAIQIAO_RUN_JOBS": "false",
             "HAIQIAO_DEMO_PASSWORD": PASSWORD,
+            "HAIQIAO_REDIS_URL": redis_url or "",
+            "HAIQIAO_REDIS_PREFIX": f"bench-relay:{os.getpid()}:",
         }
         haiqiao = str(Path(sys.executable).parent / "haiqiao")
         subprocess.run([haiqiao, "db", "upgrade"], env=env, check=True, capture_output=True)
         await load_demo(Settings(database_url=db_url, demo_password=PASSWORD), timetable=False)
         port = free_port()
-        server = subprocess.Popen(
-            [haiqiao, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        app = subprocess.Popen([haiqiao, "serve", "--port", str(port)], env=env, **quiet)  # type: ignore[call-overload]
+        worker = None
+        if redis_url:
+            wport = free_port()
+            worker = subprocess.Popen(  # type: ignore[call-overload]
+                [haiqiao, "media-worker", "--name", "bench", "--port", str(wport)], env=env, **quiet
+            )
+        server = worker or app  # the process that forwards
         url = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(100):
-                try:
-                    httpx.get(f"{url}/healthz", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    await asyncio.sleep(0.1)
+            for health in [url, *([f"http://127.0.0.1:{wport}"] if worker else [])]:
+                for _ in range(100):
+                    try:
+                        httpx.get(f"{health}/healthz", timeout=1)
+                        break
+                    except httpx.HTTPError:
+                        await asyncio.sleep(0.1)
             session_id = await prepare(url, max([*sizes, bell]))
             tokens = await logins(url, ["t-gaoting"] + [f"bench-r{i}" for i in range(max([*sizes, bell]))])
             (publisher,) = bots_running(url, tokens, ["t-gaoting"], session_id, "host", (window + 8) * len(sizes) + 40)
@@ -144,11 +159,12 @@ async def measure_haiqiao(mode: str, sizes: list[int], window: float, bell: int)
             publisher.task.cancel()  # type: ignore[attr-defined]
             return {"rows": rows, "bell": firsts}
         finally:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            for process in [app, *([worker] if worker else [])]:
+                process.terminate()
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
 
 
 # --- Janus 1.1.2 VideoRoom, the baseline ----------------------------------------------------------------
@@ -192,8 +208,14 @@ async def main() -> None:
     window = 4.0 if quick else 6.0
     sizes = [1, 4] if quick else [1, 4, 16, 32]
     results: dict[str, dict[str, Any]] = {}
-    results["haiqiao (RTP)"] = await measure_haiqiao("forward", sizes, window, 10 if quick else 40)
-    results["aiortc re-encode"] = await measure_haiqiao("transcode", [1, 4], window, 0)
+    results["haiqiao (RTP)"] = await measure_haiqiao(
+        "forward", sizes, window, 0 if "--no-bell" in sys.argv else 10 if quick else 40
+    )
+    if "--worker" in sys.argv:
+        redis = os.environ.get("HAIQIAO_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+        results["haiqiao on a worker"] = await measure_haiqiao("forward", sizes, window, 0, redis_url=redis)
+    if "--no-transcode" not in sys.argv:
+        results["aiortc re-encode"] = await measure_haiqiao("transcode", [1, 4], window, 0)
     if "--no-janus" not in sys.argv:
         results["janus 1.1.2"] = await measure_janus(sizes, window)
     direct = await direct_delays(window)
@@ -205,6 +227,14 @@ async def main() -> None:
     ours, janus = results["haiqiao (RTP)"]["rows"], results.get("janus 1.1.2", {}).get("rows", [])
     for a, b in zip(ours, janus, strict=False):
         print(f"N={a['n']}: CPU per forwarded packet, Haiqiao ÷ Janus = {a['us_per_packet'] / b['us_per_packet']:.2f}")
+    on_worker = results.get("haiqiao on a worker", {}).get("rows", [])
+    for a, w in zip(ours, on_worker, strict=False):
+        print(
+            f"N={a['n']}: CPU per forwarded packet, on a media worker ÷ in the service's process = "
+            f"{w['us_per_packet'] / a['us_per_packet']:.2f}"
+        )
+    for w, b in zip(on_worker, janus, strict=False):
+        print(f"N={w['n']}: on a media worker ÷ Janus = {w['us_per_packet'] / b['us_per_packet']:.2f}")
     bell = results["haiqiao (RTP)"]["bell"]
     if bell:
         print(
