@@ -34,7 +34,16 @@ class Received:
     bytes: int = 0
     packets: int = 0
     first_at: float | None = None
+    last_at: float | None = None
+    longest_gap: float = 0.0  # seconds between two packets of this track, at most
     completed_at: dict[int, float] = field(default_factory=dict)  # video: RTP timestamp → monotonic
+    arrivals: list[float] = field(default_factory=list)  # audio: when each packet with a payload came
+
+    def gaps(self, since: float = 0.0, longer_than: float = 0.1) -> list[tuple[float, float]]:
+        """Silences (audio) or freezes (video: between completed frames) after ``since``, as (start, end)."""
+        times = sorted(self.arrivals if self.kind == "audio" else self.completed_at.values())
+        times = [t for t in times if t >= since]
+        return [(a, b) for a, b in zip(times, times[1:], strict=False) if b - a > longer_than]
 
 
 class ClientPeer:
@@ -86,10 +95,15 @@ class ClientPeer:
         def on_packet(packet: RtpPacket, codec: str) -> None:
             now = time.monotonic()
             entry.packets += 1
+            if entry.last_at is not None:
+                entry.longest_gap = max(entry.longest_gap, now - entry.last_at)
+            entry.last_at = now
             if entry.kind == "audio":
                 entry.bytes += len(packet.payload)
                 if packet.payload:
                     entry.frames += 1
+                    if len(entry.arrivals) < 100_000:
+                        entry.arrivals.append(now)
             else:
                 counter = holder.get("c")
                 if counter is None:
