@@ -15,6 +15,7 @@ from server.attendance.service import community_quota
 from server.db.repo import get_or_404
 from server.deps import DbSession, SettingsDep, require_roles
 from server.models import Community, Person
+from server.schedule.access import check_reads_community
 from server.timefmt import SHANGHAI, LocalDateTime
 
 router = APIRouter(tags=["attendance"])
@@ -58,12 +59,13 @@ COUNTED = {
 async def ledger(
     community_id: int,
     db: DbSession,
-    _: Reader,
+    caller: Reader,
     settings: SettingsDep,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> list[LedgerRow]:
     community = await get_or_404(db, Community, community_id, "community")
     now = datetime.now(SHANGHAI)
+    await check_reads_community(db, caller, community_id, now.date())
     quota = await community_quota(db, community, year or now.year, now.date(), settings)
     rows = []
     for fact in sorted(quota.facts, key=lambda f: (f.day, f.session_id)):

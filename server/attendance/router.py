@@ -19,6 +19,7 @@ from server.attendance.summary import county_quotas
 from server.db.repo import get_or_404
 from server.deps import DbSession, SettingsDep, require_roles
 from server.models import Classroom, Community, CommunityMember, HeadCount, HeldCorrection, Person, School, Session
+from server.schedule.access import check_reads_community, check_reads_session, readable_communities, reads_county
 from server.timefmt import SHANGHAI, LocalDateTime
 
 router = APIRouter(tags=["attendance"])
@@ -84,9 +85,13 @@ def verdict_out(v: Any) -> VerdictOut:
 
 
 @router.get("/sessions/{session_id}/attendance", response_model=AttendanceOut, summary="考勤与是否计为已开课")
-async def attendance(session_id: int, db: DbSession, _: Reader, settings: SettingsDep) -> AttendanceOut:
+async def attendance(session_id: int, db: DbSession, caller: Reader, settings: SettingsDep) -> AttendanceOut:
+    """A teacher reads the sessions of their school's communities (or one they took part in), without the
+    observers: patrol is unseen (巡课), in the live room and afterwards."""
     session = await get_or_404(db, Session, session_id, "session")
+    await check_reads_session(db, caller, session, datetime.now(SHANGHAI).date())
     result = await session_attendance(db, session, settings)
+    shown = result.seats if reads_county(caller) else [s for s in result.seats if s.role is not LiveRole.observer]
     rooms = {c.id: c.name for c in (await db.exec(select(Classroom))).all()}
     people = {p.id: p.name for p in (await db.exec(select(Person))).all()}
     seats = [
@@ -98,7 +103,7 @@ async def attendance(session_id: int, db: DbSession, _: Reader, settings: Settin
             intervals=[IntervalOut(start=i.start, end=i.end) for i in s.intervals],
             minutes=round(s.seconds / 60, 1),
         )
-        for s in result.seats
+        for s in shown
     ]
     counts = (await db.exec(select(HeadCount).where(HeadCount.session_id == session_id))).all()
     return AttendanceOut(
@@ -168,10 +173,18 @@ class QuotaOut(BaseModel):
     rules: list[TallyOut]
 
 
-async def _communities(db: DbSession, community_id: int | None) -> list[Community]:
+async def _communities(db: DbSession, community_id: int | None, caller: Person) -> list[Community]:
+    """The community asked for, or every one the caller reads (a teacher: their school's)."""
+    today = datetime.now(SHANGHAI).date()
     if community_id is not None:
-        return [await get_or_404(db, Community, community_id, "community")]
-    return list((await db.exec(select(Community).order_by(col(Community.id)))).all())
+        community = await get_or_404(db, Community, community_id, "community")
+        await check_reads_community(db, caller, community_id, today)
+        return [community]
+    stmt = select(Community).order_by(col(Community.id))
+    readable = await readable_communities(db, caller, today)
+    if readable is not None:
+        stmt = stmt.where(col(Community.id).in_(sorted(readable)))
+    return list((await db.exec(stmt)).all())
 
 
 def _year(year: int | None) -> int:
@@ -181,13 +194,17 @@ def _year(year: int | None) -> int:
 @router.get("/quotas", response_model=list[QuotaOut], summary="年度任务完成情况与进度")
 async def quotas(
     db: DbSession,
-    _: Reader,
+    caller: Reader,
     settings: SettingsDep,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     community_id: int | None = None,
 ) -> list[QuotaOut]:
     year, today = _year(year), datetime.now(SHANGHAI).date()
-    wanted = None if community_id is None else [c.id for c in await _communities(db, community_id) if c.id is not None]
+    if community_id is not None:
+        wanted: list[int] | None = [c.id for c in await _communities(db, community_id, caller) if c.id is not None]
+    else:
+        readable = await readable_communities(db, caller, today)  # a teacher: their school's communities
+        wanted = None if readable is None else sorted(readable)
     # Already in the response's shape (and cached so): no per-community model building on the way out.
     return JSONResponse(await county_quotas(db, year, today, settings, wanted))  # type: ignore[return-value]
 
@@ -199,13 +216,13 @@ async def quotas(
 )
 async def quota_report(
     db: DbSession,
-    _: Reader,
+    caller: Reader,
     settings: SettingsDep,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
 ) -> Response:
     year, today = _year(year), datetime.now(SHANGHAI).date()
-    data = [await community_quota(db, c, year, today, settings) for c in await _communities(db, None)]
+    data = [await community_quota(db, c, year, today, settings) for c in await _communities(db, None, caller)]
     rooms = {c.id: c.name for c in (await db.exec(select(Classroom))).all()}
     return reports.render(data, year, format, rooms)
 
@@ -237,7 +254,7 @@ class TalliesOut(BaseModel):
 @router.get("/tallies", response_model=list[TalliesOut], summary="各校、各教师开课统计与工作量折算")
 async def tallies(
     db: DbSession,
-    _: Reader,
+    caller: Reader,
     settings: SettingsDep,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     community_id: int | None = None,
@@ -246,7 +263,7 @@ async def tallies(
     schools = {s.id: s.name for s in (await db.exec(select(School))).all()}
     people = {p.id: p.name for p in (await db.exec(select(Person))).all()}
     out = []
-    for community in await _communities(db, community_id):
+    for community in await _communities(db, community_id, caller):
         q = await community_quota(db, community, year, today, settings)
         assert community.id is not None
         out.append(

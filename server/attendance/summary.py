@@ -168,7 +168,9 @@ async def county_quotas(
     tallies = {i: cached for i, _, cached in rows if cached is not None}
     stale = [i for i in ids if i not in tallies]
     if stale:
-        tallies.update(await _count_and_cache(db, year, today, settings, stale, everyone=len(stale) == len(ids)))
+        # "everyone" only for the whole county: a teacher's few communities are counted on their own
+        everyone = community_ids is None and len(stale) == len(ids)
+        tallies.update(await _count_and_cache(db, year, today, settings, stale, everyone=everyone))
     return [{"community_id": i, "community": names[i], "year": year, "rules": tallies[i]} for i in ids]
 
 

@@ -16,6 +16,7 @@ from server.db.repo import get_or_404
 from server.deps import CurrentUser, DbSession, require_roles
 from server.models import Classroom, HeadCount, Observation, Person, Session
 from server.schedule import repository as repo
+from server.schedule.access import reads_county
 from server.timefmt import LocalDateTime
 
 router = APIRouter(tags=["records"])
@@ -49,7 +50,7 @@ class ObservationIn(BaseModel):
 class ObservationOut(BaseModel):
     id: int
     session_id: int
-    researcher_id: int
+    researcher_id: int | None  # null for the observed teacher: who patrolled stays unseen
     at: LocalDateTime
     note: str
     rubric: dict[str, Any]
@@ -124,9 +125,15 @@ async def add_observation(session_id: int, body: ObservationIn, db: DbSession, c
 
 @router.get("/sessions/{session_id}/observations", response_model=list[ObservationOut])
 async def list_observations(session_id: int, db: DbSession, caller: CurrentUser) -> list[ObservationOut]:
-    """Researchers and schedulers read every note; the observed teacher does too (feedback is the point)."""
+    """Researchers and schedulers read every note; the observed teacher does too (feedback is the point),
+    without who wrote it: the observer is not shown to teachers."""
     session = await get_or_404(db, Session, session_id, "session")
-    if not (caller.has_role(Role.admin, Role.scheduler, Role.researcher) or caller.id == session.host_teacher_id):
+    county = reads_county(caller)
+    if not (county or caller.id == session.host_teacher_id):
         raise Forbidden("无权查看观察记录 / you may not read these observations", code="forbidden_role")
     stmt = select(Observation).where(Observation.session_id == session_id).order_by(col(Observation.at))
-    return [_out(o) for o in (await db.exec(stmt)).all()]
+    out = [_out(o) for o in (await db.exec(stmt)).all()]
+    if not county:
+        for o in out:
+            o.researcher_id = None
+    return out

@@ -1,4 +1,5 @@
-"""A class held from two browsers is counted: the quota dashboard shows it, its reason, and the xlsx agrees."""
+"""A class held from two browsers is counted: the quota dashboard shows it, its reason, and the xlsx agrees;
+a teacher's dashboard shows their community only, and the class without the researcher who patrolled it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
+from scheduling.enums import AttendanceEventKind, LiveRole
+from server.live.grants import Grant
+from server.live.registry import RoomRegistry
 from tests.server.live.conftest import LiveServer
 from tests.server.web.conftest import eventually, open_page, screenshot, video_frames
 
@@ -54,8 +58,13 @@ async def test_a_class_held_from_two_browsers_counts_on_the_dashboard(live_serve
         return bool((h := await video_frames(host)) and min(h) > 0 and (r := await video_frames(room)) and min(r) > 0)
 
     await eventually(both_see_video, within=20, what="video both ways")
+    # The researcher patrols it (the log as the live room writes it for an observer).
+    patrol = await observer_grant(live_server, session_id)
+    registry = RoomRegistry(live_server.settings, live_server.app.state.sessionmaker)  # type: ignore[attr-defined]
+    await registry.record_attendance(patrol, AttendanceEventKind.join, "patrol-1", datetime.now(UTC))
     # The class runs to its end; then both classrooms leave and the session ends at once.
     await asyncio.sleep(max(0.0, (end - datetime.now(UTC)).total_seconds()) + 1)
+    await registry.record_attendance(patrol, AttendanceEventKind.leave, "patrol-1", end)
     await room.click("#leave")
     await host.click("#leave")
 
@@ -77,6 +86,7 @@ async def test_a_class_held_from_two_browsers_counts_on_the_dashboard(live_serve
     await row.click()
     await dashboard.wait_for_selector("#detail .verdict:has-text('计入')")
     assert "衢山" in await dashboard.inner_text("#detail")
+    assert "郑老师（巡课）" in await dashboard.inner_text("#detail")  # the scheduler sees the observer
     await screenshot(dashboard, "dashboard")
 
     async with dashboard.expect_download() as download_info:
@@ -87,5 +97,22 @@ async def test_a_class_held_from_two_browsers_counts_on_the_dashboard(live_serve
     texts = [str(c) for r in sheet.iter_rows(values_only=True) for c in r if c is not None]
     assert "八年级英语 联岛课堂" in texts
     assert any("主讲端与1个听讲端同时在线" in t for t in texts)
-    for page in (host, room, dashboard):
+    # The receiving school's teacher: their community only; the class's detail without the observer.
+    teacher = await open_page(browser, live_server, "t-qushanzhong", f"/dashboard?session={session_id}")
+    await teacher.wait_for_selector("#detail .verdict:has-text('计入')")
+    assert await teacher.locator(".community").count() == 1
+    assert await teacher.locator(".community").first.get_attribute("data-community") == str(CO_BUILT)
+    detail = await teacher.inner_text("#detail")
+    assert "衢山" in detail
+    assert "巡课" not in detail
+    assert "郑老师" not in detail
+    await screenshot(teacher, "dashboard-teacher")
+    for page in (host, room, dashboard, teacher):
         assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def observer_grant(server: LiveServer, session_id: int) -> Grant:
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        headers = {"Authorization": f"Bearer {await server.token('researcher')}"}
+        me = (await client.get("/api/v1/me", headers=headers)).json()
+    return Grant(session_id, me["id"], LiveRole.observer, None, me["name"], None, None)
