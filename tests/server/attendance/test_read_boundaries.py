@@ -176,6 +176,9 @@ READS = [
     ),
     Read("patrol list is the researchers'", "t-gaoting", "/api/v1/patrol/live", 403, code="forbidden_role"),
     Read("patrol list is not the terminals'", "dev-gaoting-1", "/api/v1/patrol/live", 403, code="forbidden_role"),
+    # session events go out through webhooks, whose list and delivery log are the admin's
+    Read("webhooks are not the teachers'", "t-gaoting", "/api/v1/webhooks", 403, code="forbidden_role"),
+    Read("nor the terminals'", "dev-gaoting-1", "/api/v1/webhooks", 403, code="forbidden_role"),
     # quotas, tallies, ledger
     Read(
         "scheduler reads every community's quotas",
