@@ -14,6 +14,7 @@ from scheduling.quotas import bucket
 from server.attendance.service import community_quota
 from server.db.repo import get_or_404
 from server.deps import DbSession, SettingsDep, require_roles
+from server.ids import IdParam
 from server.models import Community, Person
 from server.schedule.access import check_reads_community
 from server.timefmt import SHANGHAI, LocalDateTime
@@ -57,7 +58,7 @@ COUNTED = {
     "/quotas/{community_id}/sessions", response_model=list[LedgerRow], summary="年度明细: 每节课是否计为已开课及依据"
 )
 async def ledger(
-    community_id: int,
+    community_id: IdParam,
     db: DbSession,
     caller: Reader,
     settings: SettingsDep,

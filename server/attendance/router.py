@@ -18,6 +18,7 @@ from server.attendance.service import community_quota, session_attendance
 from server.attendance.summary import county_quotas
 from server.db.repo import get_or_404
 from server.deps import DbSession, SettingsDep, require_roles
+from server.ids import Bool, IdParam
 from server.models import Classroom, Community, CommunityMember, HeadCount, HeldCorrection, Person, School, Session
 from server.schedule.access import check_reads_community, check_reads_session, readable_communities, reads_county
 from server.timefmt import SHANGHAI, LocalDateTime
@@ -85,7 +86,7 @@ def verdict_out(v: Any) -> VerdictOut:
 
 
 @router.get("/sessions/{session_id}/attendance", response_model=AttendanceOut, summary="考勤与是否计为已开课")
-async def attendance(session_id: int, db: DbSession, caller: Reader, settings: SettingsDep) -> AttendanceOut:
+async def attendance(session_id: IdParam, db: DbSession, caller: Reader, settings: SettingsDep) -> AttendanceOut:
     """A teacher reads the sessions of their school's communities (or one they took part in), without the
     observers: patrol is unseen (巡课), in the live room and afterwards."""
     session = await get_or_404(db, Session, session_id, "session")
@@ -118,13 +119,13 @@ async def attendance(session_id: int, db: DbSession, caller: Reader, settings: S
 
 class CorrectionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    held: bool
+    held: Bool
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
 
 
 @router.post("/sessions/{session_id}/verdict", response_model=AttendanceOut, summary="更正是否计为已开课 (留痕)")
 async def correct_verdict(
-    session_id: int, body: CorrectionIn, db: DbSession, caller: Scheduler, settings: SettingsDep
+    session_id: IdParam, body: CorrectionIn, db: DbSession, caller: Scheduler, settings: SettingsDep
 ) -> AttendanceOut:
     session = await get_or_404(db, Session, session_id, "session")
     if session.status not in (SessionStatus.ended, SessionStatus.missed):
@@ -197,7 +198,7 @@ async def quotas(
     caller: Reader,
     settings: SettingsDep,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
-    community_id: int | None = None,
+    community_id: IdParam | None = None,
 ) -> list[QuotaOut]:
     year, today = _year(year), datetime.now(SHANGHAI).date()
     if community_id is not None:
@@ -257,7 +258,7 @@ async def tallies(
     caller: Reader,
     settings: SettingsDep,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
-    community_id: int | None = None,
+    community_id: IdParam | None = None,
 ) -> list[TalliesOut]:
     year, today = _year(year), datetime.now(SHANGHAI).date()
     schools = {s.id: s.name for s in (await db.exec(select(School))).all()}

@@ -14,6 +14,7 @@ from scheduling.errors import Invalid
 from server.db.repo import get_or_404
 from server.deps import DbSession, SettingsDep, require_roles
 from server.hooks.addresses import AddressPolicy, check
+from server.ids import IdParam
 from server.models import DeliveryState, Person, Webhook, WebhookDelivery
 from server.timefmt import LocalDateTime
 
@@ -83,7 +84,7 @@ async def list_webhooks(db: DbSession, _: Admin) -> list[WebhookOut]:
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=list[DeliveryOut], summary="投递记录")
-async def list_deliveries(webhook_id: int, db: DbSession, _: Admin) -> list[DeliveryOut]:
+async def list_deliveries(webhook_id: IdParam, db: DbSession, _: Admin) -> list[DeliveryOut]:
     await get_or_404(db, Webhook, webhook_id, "webhook")
     stmt = (
         select(WebhookDelivery)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from scheduling.enums import Role
 from server.db.repo import get_or_404
 from server.deps import DbSession, require_roles
+from server.ids import IdParam
 from server.models import Community, Person
 from server.org import community_service as svc
 from server.org import repository as repo
@@ -33,7 +34,7 @@ async def create_community(body: CommunityIn, db: DbSession, _: Planner) -> Comm
 
 
 @router.get("/communities/{community_id}", response_model=CommunityOut)
-async def get_community(community_id: int, db: DbSession, _: Reader) -> CommunityOut:
+async def get_community(community_id: IdParam, db: DbSession, _: Reader) -> CommunityOut:
     community = await get_or_404(db, Community, community_id, "community")
     (out,) = await svc.describe(db, [community])
     return out
@@ -44,7 +45,7 @@ async def get_community(community_id: int, db: DbSession, _: Reader) -> Communit
     response_model=CommunityOut,
     summary="修改教共体; members 替换全部成员记录 (含历史)",
 )
-async def update_community(community_id: int, body: CommunityPatch, db: DbSession, _: Planner) -> CommunityOut:
+async def update_community(community_id: IdParam, body: CommunityPatch, db: DbSession, _: Planner) -> CommunityOut:
     community = await svc.update_community(db, community_id, body)
     (out,) = await svc.describe(db, [community])
     return out

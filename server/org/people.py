@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from scheduling.enums import Role
 from scheduling.errors import Forbidden
 from server.deps import DbSession, require_roles
+from server.ids import IdParam
 from server.models import Person
 from server.org import repository as repo
 from server.org import service
@@ -25,7 +26,7 @@ def _out(person: Person) -> PersonOut:
 
 
 @router.get("/people", response_model=list[PersonOut], summary="人员列表; 教师只看到本校人员")
-async def list_people(db: DbSession, caller: Reader, school_id: int | None = None) -> list[PersonOut]:
+async def list_people(db: DbSession, caller: Reader, school_id: IdParam | None = None) -> list[PersonOut]:
     if not caller.has_role(Role.admin, Role.scheduler, Role.researcher):
         # A teacher sees the people of their own school only.
         if school_id is not None and school_id != caller.school_id:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from scheduling.enums import ClassroomKind, CommunityKind, Locality, Role, SessionKind, Stage
+from server.ids import Float, Id, Int
 from server.timefmt import LocalDateTime
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -55,7 +56,7 @@ class SchoolOut(BaseModel):
 class ClassroomIn(Strict):
     name: Name
     kind: ClassroomKind = ClassroomKind.general
-    capacity: int | None = Field(default=None, ge=1, le=500)
+    capacity: Int | None = Field(default=None, ge=1, le=500)
 
 
 class ClassroomOut(BaseModel):
@@ -67,7 +68,7 @@ class ClassroomOut(BaseModel):
 
 
 class PeriodIn(Strict):
-    number: int = Field(ge=1, le=20)
+    number: Int = Field(ge=1, le=20)
     start: HHMM
     end: HHMM
 
@@ -95,8 +96,8 @@ class PersonIn(Strict):
     login: Login
     password: Password
     roles: list[Role] = Field(min_length=1, max_length=5)
-    school_id: int | None = None
-    classroom_id: int | None = None
+    school_id: Id | None = None
+    classroom_id: Id | None = None
 
     @model_validator(mode="after")
     def _device_needs_classroom(self) -> PersonIn:
@@ -118,21 +119,21 @@ class PersonOut(BaseModel):
 class QuotaRuleIn(Strict):
     name: Name
     kinds: list[SessionKind] = Field(min_length=1, max_length=4)
-    required: int = Field(ge=0, le=10000)
+    required: Int = Field(ge=0, le=10000)
     unit: Annotated[str, StringConstraints(max_length=4)] = "次"
-    min_subjects: int | None = Field(default=None, ge=1, le=20)
+    min_subjects: Int | None = Field(default=None, ge=1, le=20)
 
 
 class HeldRuleIn(Strict):
     """When a session counts as held (同步课堂: host + receivers together; 网络教研: schools together)."""
 
-    min_ratio: float = Field(default=0.8, gt=0, le=1)
-    min_receivers: int = Field(default=1, ge=1, le=30)  # classes: receiving classrooms with the host
-    min_schools: int = Field(default=2, ge=2, le=30)  # research: distinct schools connected together
+    min_ratio: Float = Field(default=0.8, gt=0, le=1)
+    min_receivers: Int = Field(default=1, ge=1, le=30)  # classes: receiving classrooms with the host
+    min_schools: Int = Field(default=2, ge=2, le=30)  # research: distinct schools connected together
 
 
 class MemberIn(Strict):
-    school_id: int
+    school_id: Id
     joined_on: date
     left_on: date | None = None
 
@@ -146,11 +147,11 @@ class MemberIn(Strict):
 class CommunityIn(Strict):
     name: Name
     kind: CommunityKind
-    core_school_id: int
+    core_school_id: Id
     members: list[MemberIn] = Field(default_factory=list, max_length=50)
     quota_rules: list[QuotaRuleIn] = Field(default_factory=list, max_length=10)
     held_rules: dict[SessionKind, HeldRuleIn] = Field(default_factory=dict)
-    workload_ratio: float = Field(default=1.0, ge=0, le=5)
+    workload_ratio: Float = Field(default=1.0, ge=0, le=5)
 
 
 class CommunityPatch(Strict):
@@ -159,7 +160,7 @@ class CommunityPatch(Strict):
     members: list[MemberIn] | None = Field(default=None, max_length=50)
     quota_rules: list[QuotaRuleIn] | None = Field(default=None, max_length=10)
     held_rules: dict[SessionKind, HeldRuleIn] | None = None
-    workload_ratio: float | None = Field(default=None, ge=0, le=5)
+    workload_ratio: Float | None = Field(default=None, ge=0, le=5)
 
 
 class MemberOut(BaseModel):

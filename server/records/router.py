@@ -14,6 +14,7 @@ from scheduling.errors import Conflict, Forbidden, Invalid
 from scheduling.st_analysis import analyse
 from server.db.repo import get_or_404
 from server.deps import CurrentUser, DbSession, require_roles
+from server.ids import Float, Id, IdParam, Int
 from server.models import Classroom, HeadCount, Observation, Person, Session
 from server.schedule import repository as repo
 from server.schedule.access import reads_county
@@ -26,8 +27,8 @@ Reporter = Annotated[Person, Depends(require_roles(Role.teacher, Role.device, Ro
 
 class HeadCountIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    classroom_id: int
-    count: int = Field(ge=0, le=200)
+    classroom_id: Id
+    count: Int = Field(ge=0, le=200)
 
 
 class HeadCountOut(BaseModel):
@@ -42,7 +43,7 @@ class ObservationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     at: LocalDateTime | None = None
     note: Annotated[str, StringConstraints(max_length=4000)] = ""
-    rubric: dict[str, int | float | str] = Field(default_factory=dict, max_length=50)
+    rubric: dict[str, Int | Float | str] = Field(default_factory=dict, max_length=50)
     # S-T coding: one "T" (teacher) or "S" (students) per 30-second sample.
     st_codes: list[Annotated[str, StringConstraints(pattern=r"^[TS]$")]] = Field(default_factory=list, max_length=400)
 
@@ -59,7 +60,7 @@ class ObservationOut(BaseModel):
 
 
 @router.post("/sessions/{session_id}/headcount", response_model=HeadCountOut, summary="听课人数")
-async def report_headcount(session_id: int, body: HeadCountIn, db: DbSession, caller: Reporter) -> HeadCountOut:
+async def report_headcount(session_id: IdParam, body: HeadCountIn, db: DbSession, caller: Reporter) -> HeadCountOut:
     session = await get_or_404(db, Session, session_id, "session")
     (row,) = await repo.attach_links(db, [session])
     if body.classroom_id not in row.receivers:
@@ -107,7 +108,9 @@ def _out(obs: Observation) -> ObservationOut:
     status_code=201,
     summary="巡课观察记录 (时间戳笔记、量表、S-T 编码)",
 )
-async def add_observation(session_id: int, body: ObservationIn, db: DbSession, caller: Researcher) -> ObservationOut:
+async def add_observation(
+    session_id: IdParam, body: ObservationIn, db: DbSession, caller: Researcher
+) -> ObservationOut:
     await get_or_404(db, Session, session_id, "session")
     assert caller.id is not None
     obs = Observation(
@@ -124,7 +127,7 @@ async def add_observation(session_id: int, body: ObservationIn, db: DbSession, c
 
 
 @router.get("/sessions/{session_id}/observations", response_model=list[ObservationOut])
-async def list_observations(session_id: int, db: DbSession, caller: CurrentUser) -> list[ObservationOut]:
+async def list_observations(session_id: IdParam, db: DbSession, caller: CurrentUser) -> list[ObservationOut]:
     """Researchers and schedulers read every note; the observed teacher does too (feedback is the point),
     without who wrote it: the observer is not shown to teachers."""
     session = await get_or_404(db, Session, session_id, "session")

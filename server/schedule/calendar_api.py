@@ -11,6 +11,7 @@ from scheduling.enums import Role
 from scheduling.errors import Conflict
 from server.db.repo import get_or_404, require_ids
 from server.deps import DbSession, require_roles
+from server.ids import IdParam
 from server.models import HolidayOverride, Person, School, Term
 from server.schedule import calendar_service
 from server.schedule import repository as repo
@@ -88,5 +89,5 @@ async def import_holidays(body: HolidayImportIn, db: DbSession, _: Planner) -> l
 
 
 @router.get("/terms/{term_id}", response_model=TermOut)
-async def get_term(term_id: int, db: DbSession, _: Reader) -> Term:
+async def get_term(term_id: IdParam, db: DbSession, _: Reader) -> Term:
     return await get_or_404(db, Term, term_id, "term")

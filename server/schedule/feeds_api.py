@@ -18,6 +18,7 @@ from scheduling.errors import Forbidden, Unauthenticated
 from server.auth.security import new_feed_token
 from server.db.repo import get_or_404
 from server.deps import CurrentUser, DbSession, get_current_user, oauth2_scheme
+from server.ids import IdParam
 from server.models import Classroom, Community, Person, School, Series
 from server.schedule import repository as repo
 from server.schedule.ics import build_calendar
@@ -72,7 +73,9 @@ async def _names(db: AsyncSession) -> dict[int, str]:
     responses={200: {"content": {"text/calendar": {}}}},
     summary="iCalendar 订阅 (RRULE + EXDATE, Asia/Shanghai)",
 )
-async def feed(owner: FeedOwner, ident: int, db: DbSession, caller: Annotated[Person, Depends(_caller)]) -> Response:
+async def feed(
+    owner: FeedOwner, ident: IdParam, db: DbSession, caller: Annotated[Person, Depends(_caller)]
+) -> Response:
     _may_read(caller, owner, ident)
     if owner is FeedOwner.teachers:
         person = await get_or_404(db, Person, ident, "person")

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from scheduling.enums import SessionKind, SessionStatus
+from server.ids import Bool, Id, Int
 from server.timefmt import LocalDateTime
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -27,7 +28,7 @@ class SessionPlacement(Strict):
     start: LocalDateTime | None = None
     end: LocalDateTime | None = None
     date: dt.date | None = None
-    period: int | None = Field(default=None, ge=1, le=20)
+    period: Int | None = Field(default=None, ge=1, le=20)
 
     @model_validator(mode="after")
     def _one_placement(self) -> SessionPlacement:
@@ -46,15 +47,15 @@ class SessionPlacement(Strict):
 
 class SessionIn(SessionPlacement):
     kind: SessionKind
-    community_id: int
+    community_id: Id
     title: Title
     subject: Subject = ""
-    grade: int | None = Field(default=None, ge=1, le=12)
-    host_classroom_id: int
-    host_teacher_id: int
-    receiver_classroom_ids: list[int] = Field(default_factory=list, max_length=30)
-    participant_teacher_ids: list[int] = Field(default_factory=list, max_length=100)
-    lesson_session_id: int | None = None
+    grade: Int | None = Field(default=None, ge=1, le=12)
+    host_classroom_id: Id
+    host_teacher_id: Id
+    receiver_classroom_ids: list[Id] = Field(default_factory=list, max_length=30)
+    participant_teacher_ids: list[Id] = Field(default_factory=list, max_length=100)
+    lesson_session_id: Id | None = None
 
     @model_validator(mode="after")
     def _receivers_for_classes(self) -> SessionIn:
@@ -83,17 +84,17 @@ class SeriesIn(SessionIn):
 class SessionPatch(Strict):
     title: Title | None = None
     subject: Subject | None = None
-    grade: int | None = Field(default=None, ge=1, le=12)
-    receiver_classroom_ids: list[int] | None = Field(default=None, max_length=30)
-    participant_teacher_ids: list[int] | None = Field(default=None, max_length=100)
-    host_teacher_id: int | None = None
-    lesson_session_id: int | None = None
+    grade: Int | None = Field(default=None, ge=1, le=12)
+    receiver_classroom_ids: list[Id] | None = Field(default=None, max_length=30)
+    participant_teacher_ids: list[Id] | None = Field(default=None, max_length=100)
+    host_teacher_id: Id | None = None
+    lesson_session_id: Id | None = None
 
 
 class CancelIn(Strict):
     reason: Reason
     # For a session of a series: also cancel every later session of that series.
-    rest_of_series: bool = False
+    rest_of_series: Bool = False
 
 
 class RescheduleIn(SessionPlacement):
@@ -187,8 +188,8 @@ class PlanCheckOut(BaseModel):
 
 class TermIn(Strict):
     name: Title
-    school_year: int = Field(ge=2000, le=2100)
-    semester: int = Field(ge=1, le=2)
+    school_year: Int = Field(ge=2000, le=2100)
+    semester: Int = Field(ge=1, le=2)
     start: date
     end: date
 
@@ -212,7 +213,7 @@ class ClosureIn(Strict):
     start: date
     end: date
     reason: Reason
-    school_ids: list[int] = Field(default_factory=list, max_length=200)
+    school_ids: list[Id] = Field(default_factory=list, max_length=200)
 
     @model_validator(mode="after")
     def _ordered(self) -> ClosureIn:
@@ -240,9 +241,9 @@ class ClosureOut(BaseModel):
 
 class HolidayIn(Strict):
     day: date
-    is_holiday: bool
+    is_holiday: Bool
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
-    timetable_weekday: int | None = Field(default=None, ge=0, le=6)
+    timetable_weekday: Int | None = Field(default=None, ge=0, le=6)
 
 
 class HolidayImportIn(Strict):

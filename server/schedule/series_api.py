@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, Query, Response
 
 from scheduling.enums import Role
 from server.deps import CurrentUser, DbSession, SettingsDep, require_roles
+from server.ids import IdParam
 from server.models import Person
 from server.schedule import series_service as svc
 from server.schedule.schemas import PlanCheckOut, SeriesIn, SeriesOut
@@ -43,5 +44,5 @@ async def check_plan(
 
 
 @router.get("/series/{series_id}", response_model=SeriesOut, summary="系列课及其每次课")
-async def get_series(series_id: int, db: DbSession, _: CurrentUser) -> SeriesOut:
+async def get_series(series_id: IdParam, db: DbSession, _: CurrentUser) -> SeriesOut:
     return await svc.get_series(db, series_id)

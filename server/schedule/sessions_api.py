@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from scheduling.enums import Role, SessionKind, SessionStatus
 from server.deps import CurrentUser, DbSession, SettingsDep, require_roles
+from server.ids import IdParam
 from server.models import Person
 from server.schedule import session_service as svc
 from server.schedule.repository import SessionFilter
@@ -41,13 +42,13 @@ async def list_sessions(
     caller: CurrentUser,
     start: Annotated[LocalDateTime | None, Query()] = None,
     end: Annotated[LocalDateTime | None, Query()] = None,
-    community_id: int | None = None,
-    school_id: int | None = None,
-    teacher_id: int | None = None,
-    classroom_id: int | None = None,
+    community_id: IdParam | None = None,
+    school_id: IdParam | None = None,
+    teacher_id: IdParam | None = None,
+    classroom_id: IdParam | None = None,
     status: SessionStatus | None = None,
     kind: SessionKind | None = None,
-    series_id: int | None = None,
+    series_id: IdParam | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> list[SessionOut]:
     window: tuple[datetime | None, datetime | None] = (start, end)
@@ -67,24 +68,24 @@ async def list_sessions(
 
 
 @router.get("/sessions/{session_id}", response_model=SessionOut)
-async def get_session(session_id: int, db: DbSession, caller: CurrentUser) -> SessionOut:
+async def get_session(session_id: IdParam, db: DbSession, caller: CurrentUser) -> SessionOut:
     return await svc.get_session(db, session_id, caller)
 
 
 @router.patch("/sessions/{session_id}", response_model=SessionOut, summary="修改课题、学科、听讲教室等")
 async def update_session(
-    session_id: int, body: SessionPatch, db: DbSession, caller: Scheduler, settings: SettingsDep
+    session_id: IdParam, body: SessionPatch, db: DbSession, caller: Scheduler, settings: SettingsDep
 ) -> SessionOut:
     return await svc.update_session(db, session_id, body, caller, settings)
 
 
 @router.post("/sessions/{session_id}/cancel", response_model=list[SessionOut], summary="取消 (可连同系列之后的课)")
-async def cancel_session(session_id: int, body: CancelIn, db: DbSession, caller: Planner) -> list[SessionOut]:
+async def cancel_session(session_id: IdParam, body: CancelIn, db: DbSession, caller: Planner) -> list[SessionOut]:
     return await svc.cancel_session(db, session_id, body, caller)
 
 
 @router.post("/sessions/{session_id}/reschedule", response_model=SessionOut, summary="调课; 冲突时 409 并列出冲突")
 async def reschedule_session(
-    session_id: int, body: RescheduleIn, db: DbSession, caller: Scheduler, settings: SettingsDep
+    session_id: IdParam, body: RescheduleIn, db: DbSession, caller: Scheduler, settings: SettingsDep
 ) -> SessionOut:
     return await svc.reschedule_session(db, session_id, body, caller, settings)
