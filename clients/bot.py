@@ -4,6 +4,7 @@ and a tone, counts what it receives, and reports one JSON object. Tests, benchma
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import websockets
 
+from clients.link import IslandLink, host_candidate
 from media.client import ClientPeer, Received
 from media.interface import IceServer
 
@@ -96,8 +98,10 @@ class Bot:
         size: tuple[int, int] = (320, 240),
         texture: bool = False,
         bitrate: int | None = None,
+        link: IslandLink | None = None,
     ) -> None:
         self.report = BotReport(role=role)
+        self.link = link  # an emulated weak link every datagram of this classroom crosses
         self.publish = publish and role != "observer"
         self.size, self.texture, self.bitrate = size, texture, bitrate
         self.peer: ClientPeer | None = None
@@ -114,7 +118,15 @@ class Bot:
     async def _send(self, message: dict[str, Any]) -> None:
         await self.ws.send(json.dumps(message))
 
-    async def run(self, signaling_url: str, token: str, ice: list[dict[str, Any]], seconds: float) -> BotReport:
+    async def run(
+        self,
+        signaling_url: str,
+        token: str,
+        ice: list[dict[str, Any]],
+        seconds: float,
+        stop: asyncio.Event | None = None,
+    ) -> BotReport:
+        """Join, publish and count for ``seconds`` (or until ``stop`` is set, if sooner), then leave."""
         servers = [
             IceServer(urls=list(s["urls"]), username=s.get("username"), credential=s.get("credential")) for s in ice
         ]
@@ -132,8 +144,12 @@ class Bot:
             pinger = asyncio.ensure_future(self._ping())
             try:
                 await asyncio.wait_for(self.welcome.wait(), 10)
-                await self._send({"type": "offer", "sdp": await self.peer.offer()})
-                await asyncio.sleep(seconds)
+                await self._send({"type": "offer", "sdp": await self._through(await self.peer.offer())})
+                if stop is None:
+                    await asyncio.sleep(seconds)
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), seconds)
                 await self._send({"type": "leave"})
             finally:
                 self.report.seconds = time.monotonic() - self.started
@@ -142,6 +158,13 @@ class Bot:
                 reader.cancel()
                 await self.peer.close()
         return self.report
+
+    async def _through(self, offer: str) -> str:
+        if self.link is None:
+            return offer
+        if not self.link.started:
+            await self.link.start(host_candidate(offer)[0])
+        return self.link.offer_through(offer)
 
     async def _ping(self) -> None:
         while True:
@@ -165,10 +188,11 @@ class Bot:
                 self.report.seats = msg["seats"]
             elif kind == "answer":
                 self.track_sources.update(msg.get("tracks", {}))
-                await self.peer.accept_answer(msg["sdp"])
+                answer = self.link.answer_through(msg["sdp"]) if self.link else msg["sdp"]
+                await self.peer.accept_answer(answer)
             elif kind == "renegotiate":
                 offer = await self.peer.offer_more(int(msg.get("audio", 0)), int(msg.get("video", 0)))
-                await self._send({"type": "offer", "sdp": offer})
+                await self._send({"type": "offer", "sdp": await self._through(offer)})
             elif kind == "error":
                 self.report.errors.append(f"{msg['code']}: {msg['message']}")
 

@@ -82,6 +82,7 @@ class IslandLink:
     seed: int = 1
     client: tuple[str, int] | None = None
     upstream: tuple[str, int] | None = None
+    started: bool = False
 
     async def start(self, host: str) -> None:
         """Listen on ``host`` (this machine's own address, the one its ICE candidates carry)."""
@@ -93,6 +94,7 @@ class IslandLink:
         await loop.create_datagram_endpoint(lambda: self._far, local_addr=(host, 0))
         self.up = _Pipe(self.shape, rng, self._to_server)
         self.down = _Pipe(self.shape, rng, self._to_client)
+        self.started = True
 
     def _address(self, side: _Side) -> tuple[str, int]:
         assert side.transport is not None
@@ -115,6 +117,8 @@ class IslandLink:
         self.up.blackout_until = self.down.blackout_until = until
 
     def close(self) -> None:
+        if not self.started:
+            return
         for side in (self._near, self._far):
             if side.transport is not None:
                 side.transport.close()
@@ -129,12 +133,14 @@ class IslandLink:
             self.down.push(data, asyncio.get_running_loop().time())
 
     def _to_server(self, data: bytes) -> None:
-        if self._far.transport is not None and self.upstream is not None:
-            self._far.transport.sendto(data, self.upstream)
+        transport = self._far.transport
+        if transport is not None and not transport.is_closing() and self.upstream is not None:
+            transport.sendto(data, self.upstream)
 
     def _to_client(self, data: bytes) -> None:
-        if self._near.transport is not None and self.client is not None:
-            self._near.transport.sendto(data, self.client)
+        transport = self._near.transport
+        if transport is not None and not transport.is_closing() and self.client is not None:
+            transport.sendto(data, self.client)
 
 
 CANDIDATE = re.compile(r"^a=candidate:(\S+) (\d) (udp|UDP) (\d+) (\S+) (\d+) typ host(.*)$")

@@ -33,6 +33,7 @@ from media.aiortc_hooks import (
 )
 from media.forwarding import Downstream, Fanout
 from media.interface import IceServer
+from media.sdp import opus_for_weak_links
 from media.transcoding import TranscodedPublication
 
 log = logging.getLogger("haiqiao.media")
@@ -137,7 +138,7 @@ class AiortcConnection:
         sdp = decline_extensions(sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        return self.pc.localDescription.sdp
+        return opus_for_weak_links(self.pc.localDescription.sdp)
 
     def send(self, publication: Fanout | TranscodedPublication) -> None:
         """Start forwarding a publication to this client (takes effect after renegotiation)."""

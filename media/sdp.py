@@ -1,0 +1,32 @@
+"""Small edits to session descriptions that aiortc has no setting for."""
+
+from __future__ import annotations
+
+import re
+
+WEAK_LINK_OPUS = {"useinbandfec": "1", "usedtx": "1"}
+
+
+def opus_for_weak_links(sdp: str) -> str:
+    """Ask every publisher for Opus in-band FEC (a lost packet is rebuilt from the next one) and DTX (no
+    packets through a silence): an answer's fmtp says what its sender wants to receive, and the relay
+    forwards as received, so the publishing browser's encoder does both for every classroom."""
+    lines = sdp.replace("\r\n", "\n").split("\n")
+    opus = {m.group(1) for line in lines if (m := re.match(r"a=rtpmap:(\d+) opus/", line, re.IGNORECASE))}
+    out, fmtp_seen = [], set()
+    for line in lines:
+        match = re.match(r"a=fmtp:(\d+) (.*)", line)
+        if match and match.group(1) in opus:
+            params = dict(p.split("=", 1) for p in match.group(2).split(";") if "=" in p)
+            params.update(WEAK_LINK_OPUS)
+            line = f"a=fmtp:{match.group(1)} " + ";".join(f"{k}={v}" for k, v in params.items())
+            fmtp_seen.add(match.group(1))
+        out.append(line)
+        rtpmap = re.match(r"a=rtpmap:(\d+) opus/", line, re.IGNORECASE)
+        if (
+            rtpmap
+            and rtpmap.group(1) not in fmtp_seen
+            and not any(other.startswith(f"a=fmtp:{rtpmap.group(1)} ") for other in lines)
+        ):
+            out.append(f"a=fmtp:{rtpmap.group(1)} " + ";".join(f"{k}={v}" for k, v in WEAK_LINK_OPUS.items()))
+    return "\r\n".join(out)
