@@ -92,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="同步课堂、网络教研与巡课的排课、直播转发、考勤与年度任务统计。",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc are served by server.web from vendored assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
