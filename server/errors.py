@@ -59,25 +59,127 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=status, headers=headers)
 
 
+# pydantic's messages by error type, in Chinese ({…} filled from the error's context); its English message
+# follows. A custom validator raises ValueError("中文 / English"), shown as it is (without "Value error, ").
+VALIDATION_MESSAGES = {
+    "missing": "缺少字段",
+    "extra_forbidden": "不允许的字段",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "int_from_float": "应为整数，不能有小数",
+    "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "finite_number": "应为有限的数字",
+    "bool_parsing": "应为 true 或 false",
+    "bool_type": "应为 true 或 false",
+    "string_type": "应为文本",
+    "string_too_short": "至少 {min_length} 个字符",
+    "string_too_long": "最多 {max_length} 个字符",
+    "string_pattern_mismatch": "格式不符 ({pattern})",
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "不能小于 {ge}",
+    "less_than": "应小于 {lt}",
+    "less_than_equal": "不能大于 {le}",
+    "multiple_of": "应为 {multiple_of} 的倍数",
+    "too_short": "至少 {min_length} 项",
+    "too_long": "最多 {max_length} 项",
+    "list_type": "应为列表",
+    "set_type": "应为列表",
+    "tuple_type": "应为列表",
+    "dict_type": "应为对象",
+    "model_type": "应为对象",
+    "model_attributes_type": "应为对象",
+    "enum": "应为以下之一：{expected}",
+    "literal_error": "应为以下之一：{expected}",
+    "date_parsing": "日期格式为 YYYY-MM-DD",
+    "date_from_datetime_parsing": "日期格式为 YYYY-MM-DD",
+    "date_from_datetime_inexact": "日期不能带时间",
+    "date_type": "日期格式为 YYYY-MM-DD",
+    "datetime_parsing": "时间格式为 ISO 8601，带时区偏移",
+    "datetime_from_date_parsing": "时间格式为 ISO 8601，带时区偏移",
+    "datetime_type": "时间格式为 ISO 8601，带时区偏移",
+    "datetime_object_invalid": "时间不合法",
+    "timezone_aware": "时间须带时区偏移 (如 +08:00)",
+    "time_parsing": "时间格式为 HH:MM",
+    "time_type": "时间格式为 HH:MM",
+    "json_invalid": "JSON 格式错误",
+    "json_type": "应为 JSON",
+    "url_parsing": "网址格式错误",
+    "url_scheme": "网址协议不支持",
+    "url_type": "应为网址",
+    "uuid_parsing": "UUID 格式错误",
+    "union_tag_invalid": "类型不在可选之列",
+    "union_tag_not_found": "缺少类型字段",
+    "none_required": "应为空",
+    "is_instance_of": "类型不符",
+}
+UNKNOWN_PROBLEM = "数据不合法"
+
+
+def _has_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def _problem(err: dict[str, Any]) -> tuple[str, str]:
+    """(中文, English) for one of pydantic's errors."""
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    english = str(err.get("msg", ""))
+    if kind in ("value_error", "assertion_error"):
+        english = str(ctx.get("error", english)).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        if " / " in english and _has_chinese(english.split(" / ", 1)[0]):
+            chinese, english = english.split(" / ", 1)
+            return chinese, english
+        return UNKNOWN_PROBLEM, english
+    template = VALIDATION_MESSAGES.get(kind)
+    if template is None:
+        return UNKNOWN_PROBLEM, english
+    try:
+        chinese = template.format(**{k: v for k, v in ctx.items() if isinstance(v, str | int | float)})
+    except (KeyError, IndexError):
+        chinese = template.split(" ", 1)[0].rstrip("：")
+    return chinese, english
+
+
+def _field(loc: list[str]) -> str:
+    """The field a problem is in: the location without "body"/"query"/"path" (empty for the body as a whole)."""
+    return ".".join(loc[1:] if loc and loc[0] in ("body", "query", "path", "header", "cookie") else loc)
+
+
 def _jsonable_validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
+        chinese, english = _problem(err)
         out.append(
             {
                 "loc": [str(p) for p in err.get("loc", ())],
-                "msg": str(err.get("msg", "")),
+                "msg": f"{chinese} / {english}",
                 "type": str(err.get("type", "")),
             }
         )
     return out
 
 
+def validation_message(exc: RequestValidationError) -> str:
+    """The first problem, named in Chinese and English: ``结束时间必须晚于开始时间 / end must be after start``,
+    ``title：至少 1 个字符 / title: String should have at least 1 character``."""
+    errors = exc.errors()
+    if not errors:
+        return "请求数据不合法 / invalid request"
+    first = errors[0]
+    chinese, english = _problem(first)
+    field = _field([str(p) for p in first.get("loc", ())])
+    if field:
+        chinese, english = f"{field}：{chinese}", f"{field}: {english}"
+    if len(errors) > 1:
+        chinese, english = f"{chinese}（另有 {len(errors) - 1} 处）", f"{english} (and {len(errors) - 1} more)"
+    return f"{chinese} / {english}"
+
+
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = _jsonable_validation_errors(exc)
-    fields = ", ".join(".".join(d["loc"][1:] or d["loc"]) for d in details[:5])
-    message = f"请求数据不合法 / invalid request: {fields}" if fields else "invalid request"
-    return JSONResponse(error_body("validation_error", message, details), status_code=422)
+    return JSONResponse(error_body("validation_error", validation_message(exc), details), status_code=422)
 
 
 # Starlette's and FastAPI's own refusals speak English only: Chinese first, as everywhere else.
@@ -96,7 +198,7 @@ HTTP_MESSAGES = {
 
 
 def _bilingual(status: int, text: str) -> str:
-    if any("\u4e00" <= ch <= "\u9fff" for ch in text) or status not in HTTP_MESSAGES:
+    if _has_chinese(text) or status not in HTTP_MESSAGES:
         return text
     return f"{HTTP_MESSAGES[status]} / {text}"
 

@@ -102,7 +102,7 @@ class PersonIn(Strict):
     @model_validator(mode="after")
     def _device_needs_classroom(self) -> PersonIn:
         if Role.device in self.roles and self.classroom_id is None:
-            raise ValueError("a device login needs classroom_id")
+            raise ValueError("教室终端账号要指定教室 (classroom_id) / a device login needs classroom_id")
         return self
 
 
@@ -140,7 +140,7 @@ class MemberIn(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> MemberIn:
         if self.left_on is not None and self.left_on < self.joined_on:
-            raise ValueError("left_on must not be before joined_on")
+            raise ValueError("退出日期不能早于加入日期 / left_on must not be before joined_on")
         return self
 
 

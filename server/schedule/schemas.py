@@ -35,13 +35,13 @@ class SessionPlacement(Strict):
         by_time = self.start is not None or self.end is not None
         by_period = self.date is not None or self.period is not None
         if by_time == by_period:
-            raise ValueError("give either start and end, or date and period")
+            raise ValueError("请给出开始和结束时间，或日期和节次 / give either start and end, or date and period")
         if by_time and (self.start is None or self.end is None):
-            raise ValueError("start and end go together")
+            raise ValueError("开始和结束时间须一起给出 / start and end go together")
         if by_period and (self.date is None or self.period is None):
-            raise ValueError("date and period go together")
+            raise ValueError("日期和节次须一起给出 / date and period go together")
         if self.start is not None and self.end is not None and self.end <= self.start:
-            raise ValueError("end must be after start")
+            raise ValueError("结束时间必须晚于开始时间 / end must be after start")
         return self
 
 
@@ -60,13 +60,16 @@ class SessionIn(SessionPlacement):
     @model_validator(mode="after")
     def _receivers_for_classes(self) -> SessionIn:
         if self.lesson_session_id is not None and self.kind.is_class:
-            raise ValueError("lesson_session_id is for research sessions: the lesson they discuss")
+            raise ValueError(
+                "只有网络教研才研讨一节课 (lesson_session_id)"
+                " / lesson_session_id is for research sessions: the lesson they discuss"
+            )
         if self.kind.is_class and not self.receiver_classroom_ids:
-            raise ValueError("a class needs at least one receiving classroom")
+            raise ValueError("同步课堂至少要有一个接收教室 / a class needs at least one receiving classroom")
         if self.host_classroom_id in self.receiver_classroom_ids:
-            raise ValueError("the host classroom cannot also receive")
+            raise ValueError("主讲教室不能同时是接收教室 / the host classroom cannot also receive")
         if len(set(self.receiver_classroom_ids)) != len(self.receiver_classroom_ids):
-            raise ValueError("receiver_classroom_ids has duplicates")
+            raise ValueError("接收教室有重复 / receiver_classroom_ids has duplicates")
         return self
 
 
@@ -77,7 +80,10 @@ class SeriesIn(SessionIn):
     @model_validator(mode="after")
     def _no_lesson_for_a_series(self) -> SeriesIn:
         if self.lesson_session_id is not None:
-            raise ValueError("a series discusses no single lesson: set lesson_session_id on a session")
+            raise ValueError(
+                "系列课程不研讨单节课：请在单节课上设置 lesson_session_id"
+                " / a series discusses no single lesson: set lesson_session_id on a session"
+            )
         return self
 
 
@@ -196,7 +202,7 @@ class TermIn(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> TermIn:
         if self.end <= self.start:
-            raise ValueError("end must be after start")
+            raise ValueError("结束时间必须晚于开始时间 / end must be after start")
         return self
 
 
@@ -218,9 +224,9 @@ class ClosureIn(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> ClosureIn:
         if self.end < self.start:
-            raise ValueError("end must not be before start")
+            raise ValueError("结束日期不能早于开始日期 / end must not be before start")
         if (self.end - self.start).days > 62:
-            raise ValueError("a closure spans at most 62 days")
+            raise ValueError("停课最长 62 天 / a closure spans at most 62 days")
         return self
 
 
