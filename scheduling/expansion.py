@@ -6,7 +6,8 @@ that runs the timetable of a weekday the rule meets on gets a session too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -55,6 +56,7 @@ class SeriesSpec:
     other_school_ids: frozenset[int] = frozenset()
     period: int | None = None  # placed by the host school's period number
     host_bells: BellSchedule | None = None
+    school_names: Mapping[int, str] = field(default_factory=dict, compare=False)  # for the skip reasons
 
 
 def parse_rule(text: str, first_start: datetime, until: date | None, tz: ZoneInfo = SHANGHAI) -> rrule:
@@ -125,7 +127,8 @@ def expand(spec: SeriesSpec, calendar: CalendarData, tz: ZoneInfo = SHANGHAI) ->
         notes.update(i.warning for i in infos if i.warning)
         closed = next((i for i in infos if not i.open), None)
         if closed is not None:
-            who = "" if closed.school_id == spec.host_school_id else f"(学校 {closed.school_id})"
+            name = spec.school_names.get(closed.school_id, f"学校 {closed.school_id}")
+            who = "" if closed.school_id == spec.host_school_id else f"({name})"
             skipped.append(Skip(day, closed.reason + who))
         elif any(i.timetable_weekday != day.weekday() for i in infos):
             skipped.append(Skip(day, "当天调休,按其他日期课表上课 / runs another weekday's timetable"))

@@ -49,12 +49,21 @@ class Clash:
 
     @property
     def message(self) -> str:
+        return self.describe()
+
+    def describe(self, name: str | None = None, other_title: str | None = None) -> str:
+        """The clash in words, the resource called by ``name`` when known (教师「王海燕」), else by its id."""
         what = "教师" if self.resource is Resource.teacher else "教室"
-        other = f"课程 {self.other.session_id}" if self.other.session_id is not None else "本次排课中的另一节"
+        label = f"「{name}」" if name else f" {self.resource_id} "
+        when = f"{self.other.start.astimezone(SHANGHAI):%m-%d %H:%M}–{self.other.end.astimezone(SHANGHAI):%H:%M}"
+        if self.other.session_id is None:
+            other, other_en = "本次排课中的另一节", "another session of this plan"
+        else:
+            title = f"「{other_title}」" if other_title else ""
+            other, other_en = f"课程 {self.other.session_id}{title}", f"session {self.other.session_id}"
         return (
-            f"{what} {self.resource_id} 在 {self.other.start.astimezone(SHANGHAI):%m-%d %H:%M}–"
-            f"{self.other.end.astimezone(SHANGHAI):%H:%M} 已有{other} / "
-            f"{self.resource.value} {self.resource_id} is busy"
+            f"{what}{label}在 {when} 已有{other} / "
+            f"{self.resource.value} {name or self.resource_id} is busy {when} with {other_en}"
         )
 
 

@@ -10,10 +10,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduling.errors import Invalid
-from scheduling.overlaps import Booking, Clash, find_clashes
+from scheduling.overlaps import Booking, Clash, Resource, find_clashes
 from scheduling.periods import BellSchedule, landing, parse_bell_schedule, period_times
 from scheduling.school_calendar import CalendarData, ClosureSpan, HolidayEntry, TermSpan
-from server.models import Classroom, School, Session
+from server.models import Classroom, Person, School, Session
 from server.schedule import repository as repo
 from server.schedule.access import Parties
 from server.schedule.schemas import ConflictOut, Landing, SessionPlacement
@@ -81,20 +81,62 @@ async def resolve_placement(
     return start.astimezone(UTC), end.astimezone(UTC), placement.period
 
 
-def clash_out(clash: Clash) -> ConflictOut:
+@dataclass(frozen=True)
+class ClashNames:
+    """What the clashes' teachers, classrooms and other sessions are called, read once for all of them."""
+
+    teachers: dict[int, str]
+    classrooms: dict[int, str]  # "岱山县岱西镇中心小学 录播教室"
+    titles: dict[int, str]
+
+    @classmethod
+    async def of(cls, db: AsyncSession, clashes: list[Clash]) -> ClashNames:
+        teacher_ids = {c.resource_id for c in clashes if c.resource is Resource.teacher}
+        room_ids = {c.resource_id for c in clashes if c.resource is Resource.classroom}
+        session_ids = {c.other.session_id for c in clashes if c.other.session_id is not None}
+        teachers: dict[int, str] = {}
+        if teacher_ids:
+            rows = await db.exec(select(Person).where(col(Person.id).in_(teacher_ids)))
+            teachers = {p.id: p.name for p in rows if p.id is not None}
+        rooms = await repo.classrooms(db, list(room_ids)) if room_ids else {}
+        schools: dict[int, str] = {}
+        if rooms:
+            school_ids = {r.school_id for r in rooms.values()}
+            schools = {
+                s.id: s.name for s in await db.exec(select(School).where(col(School.id).in_(school_ids))) if s.id
+            }
+        classrooms = {rid: f"{schools.get(r.school_id, r.school_id)} {r.name}" for rid, r in rooms.items()}
+        titles: dict[int, str] = {}
+        if session_ids:
+            rows2 = await db.exec(select(Session).where(col(Session.id).in_(session_ids)))
+            titles = {s.id: s.title for s in rows2 if s.id is not None}
+        return cls(teachers, classrooms, titles)
+
+    def message(self, clash: Clash) -> str:
+        names = self.teachers if clash.resource is Resource.teacher else self.classrooms
+        name = names.get(clash.resource_id)
+        title = self.titles.get(clash.other.session_id) if clash.other.session_id is not None else None
+        return clash.describe(name, title)
+
+
+def clash_out(clash: Clash, names: ClashNames) -> ConflictOut:
     return ConflictOut(
         occurrence_start=clash.candidate.start,
         session_id=clash.other.session_id,
         resource=clash.resource.value,
         resource_id=clash.resource_id,
-        message=clash.message,
+        message=names.message(clash),
     )
 
 
 async def find_conflicts(
     db: AsyncSession, candidates: list[Candidate], exclude_ids: set[int] | None = None
 ) -> list[ConflictOut]:
-    return [clash_out(c) for c in await find_clashes_raw(db, candidates, exclude_ids)]
+    clashes = await find_clashes_raw(db, candidates, exclude_ids)
+    if not clashes:
+        return []
+    names = await ClashNames.of(db, clashes)
+    return [clash_out(c, names) for c in clashes]
 
 
 async def find_clashes_raw(

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduling.enums import SessionStatus
 from scheduling.errors import DomainError, Invalid, NotFound
 from scheduling.expansion import Expansion, SeriesSpec, expand
 from server.db.repo import get_or_404, require_ids
-from server.models import Classroom, Person, Series, SeriesSkip, SessionEvent
+from server.models import Classroom, Person, School, Series, SeriesSkip, SessionEvent
 from server.schedule import planning
 from server.schedule import repository as repo
 from server.schedule.access import Parties, check_may_plan, check_parties, check_teacher_booking
@@ -40,8 +41,16 @@ async def _expand(db: AsyncSession, body: SeriesIn, host_school_id: int, other_s
         other_school_ids=frozenset(other_school_ids),
         period=body.period,
         host_bells=bells,
+        school_names=await _school_names(db, other_school_ids),
     )
     return expand(spec, await planning.calendar_data(db), SHANGHAI)
+
+
+async def _school_names(db: AsyncSession, school_ids: set[int]) -> dict[int, str]:
+    if not school_ids:
+        return {}
+    rows = await db.exec(select(School).where(col(School.id).in_(school_ids)))
+    return {s.id: s.name for s in rows if s.id is not None}
 
 
 async def create_series(
@@ -203,7 +212,9 @@ async def check_plan(db: AsyncSession, bodies: list[SeriesIn], caller: Person) -
             )
         )
     by_index = {item.index: item for item in items}
-    for clash in await planning.find_clashes_raw(db, candidates):
+    clashes = await planning.find_clashes_raw(db, candidates)
+    names = await planning.ClashNames.of(db, clashes)
+    for clash in clashes:
         assert clash.candidate.index is not None
         item = by_index[owner[clash.candidate.index]]
         other_series = None if clash.other.index is None else owner[clash.other.index]
@@ -214,7 +225,7 @@ async def check_plan(db: AsyncSession, bodies: list[SeriesIn], caller: Person) -
                 other_series_index=other_series,
                 resource=clash.resource.value,
                 resource_id=clash.resource_id,
-                message=clash.message,
+                message=names.message(clash),
             )
         )
     return PlanCheckOut(

@@ -77,8 +77,11 @@ async def _check_lesson(db: AsyncSession, community_id: int, lesson_session_id: 
 
 
 def conflict_error(conflicts: list[ConflictOut]) -> Conflict:
+    """One conflict per session clashed with, however many of its teachers and classrooms clash (another
+    session of the same batch has no id yet: it counts once per start)."""
+    n = len({c.session_id if c.session_id is not None else c.occurrence_start for c in conflicts})
     return Conflict(
-        f"与 {len(conflicts)} 节已排课程冲突 / conflicts with {len(conflicts)} scheduled sessions",
+        f"与 {n} 节已排课程冲突 / conflicts with {n} scheduled session{'' if n == 1 else 's'}",
         code="schedule_conflict",
         details={"conflicts": [c.model_dump(mode="json") for c in conflicts]},
     )

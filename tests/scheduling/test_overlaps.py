@@ -43,6 +43,8 @@ def test_the_same_teacher_twice_clashes() -> None:
     assert keys(clashes) == {(0, 1, "teacher", 7)}
     assert clashes[0].resource is Resource.teacher
     assert "教师 7" in clashes[0].message
+    named = clashes[0].describe("王海燕", "四年级数学")
+    assert named.startswith("教师「王海燕」在 11-24 09:00–09:45 已有课程 1「四年级数学」"), named
     assert "课程 1" in clashes[0].message
     assert "09:00" in clashes[0].message
 

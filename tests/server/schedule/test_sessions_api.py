@@ -82,6 +82,12 @@ async def test_overlapping_teacher_is_refused_with_the_conflicting_session(demo_
     resources = {(c["resource"], c["session_id"]) for c in err["details"]["conflicts"]}
     assert ("teacher", first["id"]) in resources
     assert ("classroom", first["id"]) in resources  # 长涂's room receives both
+    # one session clashed with, through two resources: counted once, its teacher and room named
+    assert err["message"] == "与 1 节已排课程冲突 / conflicts with 1 scheduled session"
+    messages = [c["message"] for c in err["details"]["conflicts"]]
+    assert any(m.startswith("教师「王海燕」在 11-24 09:55–10:35 已有课程") for m in messages), messages
+    assert any(m.startswith("教室「岱山县长涂镇中心小学 ") for m in messages), messages
+    assert all("「四年级数学 同步课堂」" in m for m in messages), messages
     assert await table_counts(demo_api) == before
 
 
