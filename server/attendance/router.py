@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 from sqlmodel import col, select
 
 from scheduling.enums import LiveRole, Locality, Role, SessionStatus
@@ -18,10 +18,10 @@ from server.attendance.service import community_quota, session_attendance
 from server.attendance.summary import county_quotas
 from server.db.repo import get_or_404
 from server.deps import DbSession, SettingsDep, require_roles
-from server.ids import Bool, IdParam
+from server.ids import Body, Bool, IdParam
 from server.models import Classroom, Community, CommunityMember, HeadCount, HeldCorrection, Person, School, Session
 from server.schedule.access import check_reads_community, check_reads_session, readable_communities, reads_county
-from server.timefmt import SHANGHAI, LocalDateTime
+from server.timefmt import SHANGHAI, Day, LocalDateTime
 
 router = APIRouter(tags=["attendance"])
 Reader = Annotated[Person, Depends(require_roles(Role.scheduler, Role.researcher, Role.teacher))]
@@ -117,8 +117,7 @@ async def attendance(session_id: IdParam, db: DbSession, caller: Reader, setting
     )
 
 
-class CorrectionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CorrectionIn(Body):
     held: Bool
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
 
@@ -306,7 +305,7 @@ class CoverageOut(BaseModel):
 
 @router.get("/coverage", response_model=CoverageOut, summary="教共体覆盖率 (全部学校、乡村学校)")
 async def county_coverage(
-    db: DbSession, _: Reader, day: Annotated[date | None, Query(alias="date")] = None
+    db: DbSession, _: Reader, day: Annotated[Day | None, Query(alias="date")] = None
 ) -> CoverageOut:
     day = day or datetime.now(SHANGHAI).date()
     rows = (await db.exec(select(School))).all()

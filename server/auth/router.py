@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from server.auth.security import create_access_token, verify_password, verify_un
 from server.auth.throttle import Throttle
 from server.deps import CurrentUser, DbSession, SettingsDep
 from server.models import Person
+from server.org.schemas import LOGIN_PATTERN
 
 router = APIRouter(tags=["auth"])
 
@@ -56,7 +58,7 @@ async def login(
             code="login_throttled",
             retry_after=seconds,
         )
-    person = (await db.exec(select(Person).where(Person.login == form.username))).first()
+    person = await _person(db, form.username)
     if not await _password_matches(request, person, form.password):
         throttle.failed(form.username, address, throttle.clock())
         raise Unauthenticated("用户名或密码错误 / wrong login or password", code="bad_credentials")
@@ -66,6 +68,14 @@ async def login(
     ttl = timedelta(minutes=settings.access_token_minutes)
     token = create_access_token(person.id, secret=settings.secret_key, now=datetime.now(UTC), ttl=ttl)
     return TokenOut(access_token=token, expires_in=int(ttl.total_seconds()))
+
+
+async def _person(db: DbSession, username: str) -> Person | None:
+    """Text that can't be a login names no one, and is not sent to the database (PostgreSQL refuses a NUL
+    character with an error, which was a 500): it fails like an unknown login."""
+    if not re.fullmatch(LOGIN_PATTERN, username):
+        return None
+    return (await db.exec(select(Person).where(Person.login == username))).first()
 
 
 async def _password_matches(request: Request, person: Person | None, password: str) -> bool:

@@ -6,7 +6,7 @@ import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, Field
 from sqlmodel import col, select
 
 from scheduling.enums import Role
@@ -14,7 +14,7 @@ from scheduling.errors import Invalid
 from server.db.repo import get_or_404
 from server.deps import DbSession, SettingsDep, require_roles
 from server.hooks.addresses import AddressPolicy, check
-from server.ids import IdParam
+from server.ids import Body, IdParam
 from server.models import DeliveryState, Person, Webhook, WebhookDelivery
 from server.timefmt import LocalDateTime
 
@@ -32,8 +32,7 @@ EVENT_TYPES = {
 }
 
 
-class WebhookIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WebhookIn(Body):
     url: AnyHttpUrl
     secret: str | None = Field(default=None, min_length=16, max_length=128)
     events: list[str] = Field(default_factory=list, max_length=len(EVENT_TYPES))

@@ -8,21 +8,20 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from scheduling.enums import ClassroomKind, CommunityKind, Locality, Role, SessionKind, Stage
-from server.ids import Float, Id, Int
-from server.timefmt import LocalDateTime
+from server.ids import Body, Float, Id, Int
+from server.timefmt import Day, LocalDateTime
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
-Login = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
-]
+LOGIN_PATTERN = r"^[A-Za-z0-9_.\-]{2,64}$"
+Login = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64, pattern=LOGIN_PATTERN)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 MonthDay = Annotated[str, StringConstraints(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Strict(Body):
+    """Request bodies: no unknown fields, no NUL in text (server/ids.py)."""
 
 
 class SchoolIn(Strict):
@@ -39,7 +38,7 @@ class SchoolPatch(Strict):
     region: ShortText | None = None
     locality: Locality | None = None
     stage: Stage | None = None
-    closed_on: date | None = None
+    closed_on: Day | None = None
 
 
 class SchoolOut(BaseModel):
@@ -134,8 +133,8 @@ class HeldRuleIn(Strict):
 
 class MemberIn(Strict):
     school_id: Id
-    joined_on: date
-    left_on: date | None = None
+    joined_on: Day
+    left_on: Day | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> MemberIn:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 from sqlmodel import col, select
 
 from scheduling.enums import Role, SessionStatus
@@ -14,7 +14,7 @@ from scheduling.errors import Conflict, Forbidden, Invalid
 from scheduling.st_analysis import analyse
 from server.db.repo import get_or_404
 from server.deps import CurrentUser, DbSession, require_roles
-from server.ids import Float, Id, IdParam, Int
+from server.ids import Body, Float, Id, IdParam, Int
 from server.models import Classroom, HeadCount, Observation, Person, Session
 from server.schedule import repository as repo
 from server.schedule.access import reads_county
@@ -25,8 +25,7 @@ Researcher = Annotated[Person, Depends(require_roles(Role.researcher))]
 Reporter = Annotated[Person, Depends(require_roles(Role.teacher, Role.device, Role.scheduler))]
 
 
-class HeadCountIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class HeadCountIn(Body):
     classroom_id: Id
     count: Int = Field(ge=0, le=200)
 
@@ -39,8 +38,7 @@ class HeadCountOut(BaseModel):
     reported_at: LocalDateTime
 
 
-class ObservationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ObservationIn(Body):
     at: LocalDateTime | None = None
     note: Annotated[str, StringConstraints(max_length=4000)] = ""
     rubric: dict[str, Int | Float | str] = Field(default_factory=dict, max_length=50)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -16,6 +15,7 @@ from server.models import HolidayOverride, Person, School, Term
 from server.schedule import calendar_service
 from server.schedule import repository as repo
 from server.schedule.schemas import ClosureIn, ClosureOut, HolidayImportIn, HolidayIn, TermIn, TermOut
+from server.timefmt import Day
 
 router = APIRouter(tags=["calendar"])
 
@@ -47,7 +47,7 @@ async def create_term(body: TermIn, db: DbSession, _: Planner) -> Term:
 
 @router.get("/closures", response_model=list[ClosureOut], summary="停课日 (台风、考试周)")
 async def list_closures(
-    db: DbSession, _: Reader, start: Annotated[date | None, Query()] = None, end: Annotated[date | None, Query()] = None
+    db: DbSession, _: Reader, start: Annotated[Day | None, Query()] = None, end: Annotated[Day | None, Query()] = None
 ) -> list[ClosureOut]:
     return [ClosureOut.model_validate(c, from_attributes=True) for c in await repo.closures(db, start, end)]
 

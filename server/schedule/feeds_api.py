@@ -42,7 +42,9 @@ class FeedLinks(BaseModel):
 async def _caller(
     request: Request,
     db: DbSession,
-    token: Annotated[str | None, Query(description="个人日历订阅密钥 / feed token")] = None,
+    token: Annotated[
+        str | None, Query(description="个人日历订阅密钥 / feed token", max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
+    ] = None,
     bearer: Annotated[str | None, Depends(oauth2_scheme)] = None,
 ) -> Person:
     if token:

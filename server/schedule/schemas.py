@@ -6,11 +6,11 @@ import datetime as dt
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from scheduling.enums import SessionKind, SessionStatus
-from server.ids import Bool, Id, Int
-from server.timefmt import LocalDateTime
+from server.ids import Body, Bool, Id, Int
+from server.timefmt import Day, LocalDateTime
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Subject = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
@@ -18,8 +18,8 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 RRule = Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Strict(Body):
+    """Request bodies: no unknown fields, no NUL in text (server/ids.py)."""
 
 
 class SessionPlacement(Strict):
@@ -27,7 +27,7 @@ class SessionPlacement(Strict):
 
     start: LocalDateTime | None = None
     end: LocalDateTime | None = None
-    date: dt.date | None = None
+    date: Day | None = None
     period: Int | None = Field(default=None, ge=1, le=20)
 
     @model_validator(mode="after")
@@ -75,7 +75,7 @@ class SessionIn(SessionPlacement):
 
 class SeriesIn(SessionIn):
     rrule: RRule
-    until: date | None = None
+    until: Day | None = None
 
     @model_validator(mode="after")
     def _no_lesson_for_a_series(self) -> SeriesIn:
@@ -196,8 +196,8 @@ class TermIn(Strict):
     name: Title
     school_year: Int = Field(ge=2000, le=2100)
     semester: Int = Field(ge=1, le=2)
-    start: date
-    end: date
+    start: Day
+    end: Day
 
     @model_validator(mode="after")
     def _ordered(self) -> TermIn:
@@ -216,8 +216,8 @@ class TermOut(BaseModel):
 
 
 class ClosureIn(Strict):
-    start: date
-    end: date
+    start: Day
+    end: Day
     reason: Reason
     school_ids: list[Id] = Field(default_factory=list, max_length=200)
 
@@ -246,7 +246,7 @@ class ClosureOut(BaseModel):
 
 
 class HolidayIn(Strict):
-    day: date
+    day: Day
     is_holiday: Bool
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
     timetable_weekday: Int | None = Field(default=None, ge=0, le=6)

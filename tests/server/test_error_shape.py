@@ -192,3 +192,65 @@ async def test_the_schema_declares_each_operations_errors_in_the_error_shape(dem
     people = schema["paths"]["/api/v1/people"]["get"]
     (school_id,) = [p for p in people["parameters"] if p["name"] == "school_id"]
     assert {"minimum": 1, "maximum": MAX_ID, "type": "integer"}.items() <= school_id["schema"]["anyOf"][0].items()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "field"),
+    [
+        # Near Python's own ends the conversion between Asia/Shanghai and UTC overflowed: a 500.
+        ("POST", "/api/v1/closures", {"json": {"reason": "台风", "start": "0001-01-01", "end": "0001-01-01"}}, "start"),
+        ("GET", "/api/v1/sessions", {"params": {"start": "9999-12-31T23:00:00-10:00"}}, "start"),
+        ("GET", "/api/v1/coverage", {"params": {"date": "0001-01-01"}}, "date"),
+        # A number is no date, though pydantic would read it as a Unix time.
+        ("GET", "/api/v1/closures", {"params": {"end": "-1.41e-211"}}, "end"),
+        (
+            "POST",
+            "/api/v1/terms",
+            {"json": {"name": "学期", "school_year": 2030, "semester": 1, "start": 1900000000, "end": "2031-01-20"}},
+            "start",
+        ),
+        (
+            "POST",
+            "/api/v1/sessions",
+            {
+                "json": {
+                    "kind": "research",
+                    "community_id": 1,
+                    "title": "教研",
+                    "host_classroom_id": 1,
+                    "host_teacher_id": 3,
+                    "start": 1900000000,
+                    "end": 1900003600,
+                }
+            },
+            "start",
+        ),
+    ],
+)
+async def test_dates_are_text_within_the_service_calendar(
+    demo_api: Api, method: str, path: str, kwargs: dict[str, object], field: str
+) -> None:
+    resp = await demo_api.client.request(method, path, headers=await demo_api.auth("admin"), **kwargs)  # type: ignore[arg-type]
+    err = assert_error(resp, 422, "validation_error")
+    assert any(d["loc"][-1] == field for d in err["details"]), err
+
+
+async def test_text_with_a_nul_character_is_refused_before_the_database(demo_api: Api) -> None:
+    """PostgreSQL's text holds no NUL: a community named with one answered a 500 there."""
+    admin = await demo_api.auth("admin")
+    before = await table_counts(demo_api)
+    resp = await demo_api.client.post(
+        "/api/v1/communities", json={"name": "岱山\u0000教共体", "kind": "co_built", "core_school_id": 1}, headers=admin
+    )
+    err = assert_error(resp, 422, "validation_error")
+    assert err["details"][0]["loc"] == ["body", "name"]
+    resp = await demo_api.client.post(
+        "/api/v1/sessions/1/observations", json={"rubric": {"互动\u0000": 3}}, headers=await demo_api.auth("researcher")
+    )
+    assert_error(resp, 422, "validation_error")
+    resp = await demo_api.client.get("/api/v1/calendars/teachers/3.ics", params={"token": "ab\u0000c"})
+    assert_error(resp, 422, "validation_error")
+    # Text that can't be a login names no one: refused like any unknown login.
+    resp = await demo_api.client.post("/api/v1/auth/token", data={"username": "ad\u0000min", "password": "x"})
+    assert_error(resp, 401, "bad_credentials")
+    assert await table_counts(demo_api) == before
