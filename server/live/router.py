@@ -10,6 +10,7 @@ from sqlmodel import col, select
 
 from scheduling.enums import LiveRole, Role, SessionStatus
 from server.deps import CurrentUser, DbSession, SettingsDep, require_roles
+from server.ids import Id, IdParam
 from server.live import grants
 from server.live.join import grant_for
 from server.live.routing import RoomRouter
@@ -24,7 +25,7 @@ Researcher = Annotated[Person, Depends(require_roles(Role.researcher))]
 class JoinIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: LiveRole
-    classroom_id: int | None = None
+    classroom_id: Id | None = None
 
 
 class JoinOut(BaseModel):
@@ -38,7 +39,7 @@ class JoinOut(BaseModel):
 
 @router.post("/sessions/{session_id}/join", response_model=JoinOut, summary="进入课堂: 领取信令令牌")
 async def join(
-    session_id: int, body: JoinIn, db: DbSession, caller: CurrentUser, settings: SettingsDep, request: Request
+    session_id: IdParam, body: JoinIn, db: DbSession, caller: CurrentUser, settings: SettingsDep, request: Request
 ) -> JoinOut:
     grant = await grant_for(db, session_id, caller, body.role, body.classroom_id)
     scheme = "wss" if request.url.scheme == "https" else "ws"
