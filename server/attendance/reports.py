@@ -14,12 +14,21 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from scheduling.enums import SESSION_KIND_LABELS_ZH, SessionKind
+from scheduling.enums import SESSION_KIND_LABELS_ZH, SessionKind, SessionStatus
 from scheduling.quotas import Pace
 from server.attendance.service import CommunityQuota
 from server.attendance.summary import tally_dict
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The words the pages use (console-i18n.js), for a sheet that is Chinese throughout.
+STATUS_ZH = {
+    SessionStatus.scheduled: "未开始",
+    SessionStatus.open: "可进入",
+    SessionStatus.live: "上课中",
+    SessionStatus.ended: "已结束",
+    SessionStatus.missed: "未开课",
+    SessionStatus.cancelled: "已取消",
+}
 PACE_ZH = {Pace.met: "已完成", Pace.on_track: "进度正常", Pace.at_risk: "有风险", Pace.behind: "落后"}
 SUMMARY_HEADERS = [
     "教共体",
@@ -71,7 +80,7 @@ def session_rows(q: CommunityQuota, titles: dict[int, str]) -> list[list[Any]]:
                 SESSION_KIND_LABELS_ZH[SessionKind(f.kind)],
                 titles.get(f.session_id, ""),
                 f.subject,
-                f.status.value,
+                STATUS_ZH[f.status],
                 counted,
                 reason,
             ]

@@ -44,7 +44,7 @@ const NAV = [
   { href: "/", zh: "今天的课", en: "Today", roles: null },
   { href: "/patrol", zh: "巡课", en: "Patrol", roles: ["researcher", "admin"] },
   { href: "/console", zh: "排课", en: "Scheduling", roles: ["scheduler", "admin"] },
-  { href: "/dashboard", zh: "年度任务", en: "Quotas", roles: ["scheduler", "admin", "researcher"] },
+  { href: "/dashboard", zh: "年度任务", en: "Quotas", roles: ["scheduler", "admin", "researcher", "teacher"] },
 ];
 
 // Fills <header class="bar"> with title, the pages this user may open, name, language switch and sign-out.

@@ -40,7 +40,9 @@ async function showToday() {
     const day = fmt(s.start, tr, { weekday: "long", month: "long", day: "numeric" });
     if (day !== lastDay) { list.append(el("div", { class: "day" }, day)); lastDay = day; }
     const hours = `${fmt(s.start, tr, { hour: "2-digit", minute: "2-digit" })}–${fmt(s.end, tr, { hour: "2-digit", minute: "2-digit" })}`;
-    const schools = [dir.schoolOf(s.host_classroom_id), ...s.receiver_classroom_ids.map(dir.schoolOf)];
+    // host → receivers: "高亭 → 岱西、长涂" (one arrow: the receivers are not a chain)
+    const receivers = s.receiver_classroom_ids.map(dir.schoolOf).join(tr.lang === "zh" ? "、" : ", ");
+    const schools = [dir.schoolOf(s.host_classroom_id), ...(receivers ? [receivers] : [])];
     const choice = roleFor(me, s);
     const join = el("button", { disabled: !(s.status === "open" || s.status === "live") }, choice.label);
     join.onclick = () => {

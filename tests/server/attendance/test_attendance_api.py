@@ -175,6 +175,11 @@ async def test_quotas_and_the_xlsx_report_agree_with_json(demo_api: Api) -> None
     fused_sheet = wb[wb.sheetnames[1]]
     texts = [cell for row in fused_sheet.iter_rows(values_only=True) for cell in row if isinstance(cell, str)]
     assert any("主讲端与1个听讲端同时在线 45/45 分钟" in t for t in texts)
+    rows = list(fused_sheet.iter_rows(values_only=True))
+    first = next(i for i, row in enumerate(rows) if row[0] == "日期") + 1
+    statuses = {row[4] for row in rows[first:]}
+    assert statuses, "no session rows"
+    assert statuses <= {"未开始", "可进入", "上课中", "已结束", "未开课", "已取消"}, statuses
     assert csv_text.startswith("\ufeff教共体,考核项目")
 
 
