@@ -30,6 +30,7 @@ const classroomId = q.get("classroom") ? Number(q.get("classroom")) : null;
 const $ = (id) => document.getElementById(id);
 const room = new HaiqiaoRoom({ accessToken: token(), sessionId, role, classroomId });
 const tiles = new Map(); // seat id ("self" for the preview) → tile element
+const streams = new Map(); // seat id → its incoming stream, kept while its tile is not shown
 const quality = {}; // seat id → { level, fps, loss } — read by tests as window.classroomView.quality
 let mic = true, camera = true, raised = false, speaking = null; // raised mirrors the server's seat state
 window.haiqiao = room;
@@ -42,11 +43,18 @@ function tile(seatId) {
     el("video", { autoplay: true, playsinline: true, muted: true }),
     el("div", { class: "badges" }), el("span", { class: "quality", title: "" }), el("span", { class: "label" }),
     el("div", { class: "actions" }));
+  if (streams.has(seatId)) node.querySelector("video").srcObject = streams.get(seatId);
   tiles.set(seatId, node);
   return node;
 }
 
 function seatInfo(seatId) { return room.seats.find((s) => s.seat === seatId); }
+
+// A receiving classroom is sent the host and whoever has the floor, never another classroom otherwise:
+// no tile (a black picture) for what it does not receive.
+function shown(s) {
+  return Boolean(s) && !(role === "receiver" && s.role === "receiver" && room.floor !== s.seat);
+}
 
 function render() {
   const title = $("title"); title.textContent = room.title || title.textContent;
@@ -61,8 +69,8 @@ function render() {
   banner.textContent = bannerKey ? tr.t(bannerKey) : tr.t("muted");
   if (["left", "lost", "replaced", "ended"].includes(room.state)) banner.append(" ", el("a", { href: "/", style: "color:#fff" }, tr.t("back")));
   // Seats that left lose their tiles; the rest are labelled and placed by role.
-  for (const [id, node] of tiles) if (id !== "self" && !seatInfo(id)) { node.remove(); tiles.delete(id); }
-  for (const s of room.seats) if (s.seat !== room.seat) decorate(tile(s.seat), s);
+  for (const [id, node] of tiles) if (id !== "self" && !shown(seatInfo(id))) { node.remove(); tiles.delete(id); }
+  for (const s of room.seats) if (s.seat !== room.seat && shown(s)) decorate(tile(s.seat), s);
   if (room.localStream) decorate(tile("self"), { seat: "self", name: tr.t("self"), role });
   place();
   renderHands();
@@ -142,7 +150,9 @@ room.addEventListener("track", (e) => {
     const audio = new Audio(); audio.srcObject = e.detail.stream; audio.play().catch(() => {});
     return;
   }
-  tile(e.detail.seat).querySelector("video").srcObject = e.detail.stream;
+  streams.set(e.detail.seat, e.detail.stream);
+  const shownTile = tiles.get(e.detail.seat);
+  if (shownTile) shownTile.querySelector("video").srcObject = e.detail.stream;
   render();
 });
 room.addEventListener("chat", (e) => {

@@ -17,4 +17,5 @@ export const state = {
   updated: null,
   watching: null, // session id shown full-size
   ended: false,
+  lastWatched: null, // the watched session as last listed live (kept once it has ended)
 };

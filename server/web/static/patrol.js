@@ -291,10 +291,19 @@ function watchTile(seat) {
 function renderWatch() {
   const id = state.watching;
   if (id == null) return;
-  const s = state.sessions.find((x) => x.session_id === id);
+  // A class that has ended is no longer on the live list: keep what was last known of it.
+  let s = state.sessions.find((x) => x.session_id === id);
+  if (s) state.lastWatched = s;
+  else if (state.lastWatched?.session_id === id) s = state.lastWatched;
   const entry = rooms.get(id);
-  $("watch-title").textContent = s ? s.title : `#${id}`;
+  $("watch-title").textContent = s?.title ?? state.details.get(id)?.title ?? `#${id}`;
   $("watch-ended").hidden = !state.ended;
+  if (state.ended) {
+    // Nothing more will come: no "waiting for the picture" tile, no frozen pictures beside 本节课已结束.
+    for (const node of watchTiles.values()) node.remove();
+    watchTiles.clear();
+    return;
+  }
   if (s) {
     const { names } = schoolsOf(s);
     $("watch-meta").textContent = `${s.subject} · ${tr.t("teacherLabel", { name: teacherName(s) })} · ${timeRange(s)} · ${names.map(short).join(" → ")}`;

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.server.live.conftest import ROOM_DAIXI, LiveServer
+from tests.server.live.conftest import ROOM_CHANGTU, ROOM_DAIXI, LiveServer
 from tests.server.web.conftest import eventually, open_page, screenshot, video_frames
 
 pytestmark = [pytest.mark.browser, pytest.mark.media]
@@ -85,3 +85,59 @@ async def test_host_and_classroom_use_the_controls(live_server: LiveServer, brow
     await host.wait_for_selector("#state.left")
     assert host.errors == []  # type: ignore[attr-defined]
     assert room.errors == []  # type: ignore[attr-defined]
+
+
+async def page_overflow(page) -> int:  # type: ignore[no-untyped-def]
+    """How far the page is wider than its window (0: it fits)."""
+    return int(await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+
+
+async def test_a_classroom_shows_what_it_receives_and_fits_the_window(live_server: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]
+    session_id = await live_server.create_session()  # 高亭 → 岱西 + 长涂
+    host = await open_page(browser, live_server, "t-gaoting", f"/classroom?session={session_id}&role=host")
+    daixi = await open_page(
+        browser, live_server, "dev-daixi-1", f"/classroom?session={session_id}&role=receiver&classroom={ROOM_DAIXI}"
+    )
+    changtu = await open_page(
+        browser,
+        live_server,
+        "dev-changtu-1",
+        f"/classroom?session={session_id}&role=receiver&classroom={ROOM_CHANGTU}",
+    )
+    for page in (host, daixi, changtu):
+        await page.wait_for_selector("#state.connected")
+
+    async def all_see_video() -> bool:
+        frames = [await video_frames(p) for p in (host, daixi, changtu)]
+        return all(f and min(f) > 0 for f in frames) and len(frames[0]) == 2  # the host receives both
+
+    await eventually(all_see_video, within=25, what="video everywhere")
+    await eventually(lambda: _tiles_settled(daixi), what="岱西's tiles")
+    # 岱西 receives the host only: no black tile for 长涂, whose picture it is never sent.
+    changtu_seat = await seat_of(host, "岱山县长涂镇中心小学")
+    assert await daixi.locator(f".tile[data-seat='{changtu_seat}']").count() == 0
+    assert await daixi.locator(".tile").count() == 2  # the host and its own preview
+    for page in (host, daixi, changtu):
+        assert await page_overflow(page) == 0
+    await screenshot(daixi, "classroom-receiver")
+    await screenshot(host, "classroom-host")
+
+    # 长涂 is given the floor: now every classroom receives it, 岱西 included; taken back, its tile goes.
+    await host.click(f".tile[data-seat='{changtu_seat}'] button.give-floor")
+    await daixi.wait_for_selector(f".tile[data-seat='{changtu_seat}']", timeout=15_000)
+
+    async def daixi_sees_changtu() -> bool:
+        video = daixi.locator(f".tile[data-seat='{changtu_seat}'] video")
+        return bool(await video.evaluate("v => v.videoWidth > 0 && !v.paused"))
+
+    await eventually(daixi_sees_changtu, within=20, what="岱西 receiving 长涂 on the floor")
+    assert await page_overflow(daixi) == 0
+    await screenshot(daixi, "classroom-receiver-floor")
+    await host.click("#take-floor")
+    await daixi.wait_for_selector(f".tile[data-seat='{changtu_seat}']", state="detached", timeout=15_000)
+    for page in (host, daixi, changtu):
+        assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def _tiles_settled(page) -> bool:  # type: ignore[no-untyped-def]
+    return bool(await page.evaluate("window.haiqiao.seats.length >= 3"))

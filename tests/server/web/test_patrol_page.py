@@ -170,3 +170,29 @@ async def test_a_researcher_patrols_a_live_class_unseen_and_codes_it(live_server
         assert await p.evaluate(SEEN) == seen_before
     for p in (host, receiver, patrol):
         assert p.errors == [], (p.url, p.errors)  # type: ignore[attr-defined]
+
+
+async def test_a_watched_class_that_ends_keeps_its_title_and_no_picture(live_server: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]
+    session_id = await live_server.create_session(receiver_classroom_ids=[ROOM_DAIXI])
+    host = await open_page(browser, live_server, "t-gaoting", f"/classroom?session={session_id}&role=host")
+
+    async def host_publishing() -> bool:
+        return await host.locator("#state.connected").count() == 1
+
+    await eventually(host_publishing, within=20, what="the host connected")
+    patrol = await open_page(browser, live_server, "researcher", f"/patrol?watch={session_id}&refresh=2")
+    await patrol.locator("#watch-view").wait_for()
+    await patrol.locator("#watch-title", has_text="直播测试课").wait_for(timeout=20_000)
+    await patrol.locator("#stage .tile video").first.wait_for(timeout=20_000)
+    # The class is called off while watched: it leaves the live list.
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        headers = {"Authorization": f"Bearer {await live_server.token('scheduler')}"}
+        resp = await client.post(f"/api/v1/sessions/{session_id}/cancel", json={"reason": "台风停课"}, headers=headers)
+        assert resp.status_code == 200, resp.text
+    await patrol.locator("#watch-ended").wait_for(state="visible", timeout=20_000)
+    assert await patrol.inner_text("#watch-title") == "直播测试课"
+    assert "王海燕" in await patrol.inner_text("#watch-meta")
+    assert await patrol.locator("#stage .tile").count() == 0
+    assert "等待画面" not in await patrol.inner_text("#watch-view")
+    await screenshot(patrol, "patrol-ended")
+    assert patrol.errors == [], patrol.errors  # type: ignore[attr-defined]
