@@ -1,5 +1,8 @@
 """Shared fixtures: every test gets its own database (SQLite file, or a fresh PostgreSQL database when
-HAIQIAO_TEST_DATABASE_URL is set — then the database tests run on both) and its own app."""
+HAIQIAO_TEST_DATABASE_URL is set — then the database tests run on both) and its own app.
+
+The service is imported inside the fixtures, not here: the pure core's tests (tests/scheduling) run
+without the web stack, the database drivers or aiortc being imported at all."""
 
 from __future__ import annotations
 
@@ -9,21 +12,16 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
 import pytest
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import SQLModel
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-import server.models  # noqa: F401  (registers the tables)
-from server.app import create_app
-from server.auth.security import create_access_token
-from server.db.engine import make_engine, make_sessionmaker
-from server.demo.loader import load_demo
-from server.org import repository as org_repo
-from server.settings import Settings
+if TYPE_CHECKING:
+    import httpx
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from server.settings import Settings
 
 PG_ENV = "HAIQIAO_TEST_DATABASE_URL"
 REDIS_ENV = "HAIQIAO_TEST_REDIS_URL"
@@ -38,6 +36,7 @@ def postgres_admin_url() -> str:
     """The server CI asked for. Unreachable means failure, never a skip."""
     url = os.environ[PG_ENV]
     import psycopg2
+    from sqlalchemy.engine import make_url
 
     sync = make_url(url).set(drivername="postgresql")
     try:
@@ -49,6 +48,7 @@ def postgres_admin_url() -> str:
 
 def _create_pg_database(admin_url: str) -> tuple[str, str]:
     import psycopg2
+    from sqlalchemy.engine import make_url
 
     name = f"hq_test_{uuid.uuid4().hex[:12]}"
     sync = make_url(admin_url).set(drivername="postgresql")
@@ -62,6 +62,7 @@ def _create_pg_database(admin_url: str) -> tuple[str, str]:
 
 def _drop_pg_database(admin_url: str, name: str) -> None:
     import psycopg2
+    from sqlalchemy.engine import make_url
 
     sync = make_url(admin_url).set(drivername="postgresql")
     conn = psycopg2.connect(sync.render_as_string(hide_password=False))
@@ -119,6 +120,11 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
 
 @pytest.fixture
 async def database_url(empty_database_url: str) -> str:
+    from sqlmodel import SQLModel
+
+    import server.models  # noqa: F401  (registers the tables)
+    from server.db.engine import make_engine
+
     engine = make_engine(empty_database_url)
     async with engine.begin() as conn:
         await conn.run_sync(SQLModel.metadata.create_all)
@@ -128,6 +134,8 @@ async def database_url(empty_database_url: str) -> str:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
+    from server.settings import Settings
+
     return Settings(database_url=database_url, run_jobs=False, demo_password="demo-password-1")
 
 
@@ -142,6 +150,8 @@ class Api:
 
     async def person_id(self, login: str) -> int:
         if login not in self._ids:
+            from server.org import repository as org_repo
+
             async with self.sessionmaker() as db:
                 person = await org_repo.person_by_login(db, login)
             assert person is not None, f"no such login {login}"
@@ -151,6 +161,8 @@ class Api:
 
     async def auth(self, login: str) -> dict[str, str]:
         """Headers for ``login`` (the password flow itself is tested in tests/server/auth)."""
+        from server.auth.security import create_access_token
+
         token = create_access_token(
             await self.person_id(login),
             secret=self.settings.secret_key,
@@ -163,6 +175,10 @@ class Api:
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[Api]:
     """An app on an empty database."""
+    import httpx
+
+    from server.app import create_app
+
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -173,6 +189,8 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
 @pytest.fixture
 async def demo_api(api: Api) -> Api:
     """An app on a database holding the demo county's organisation, with an empty timetable."""
+    from server.demo.loader import load_demo
+
     await load_demo(api.settings, timetable=False)
     return api
 
@@ -180,6 +198,8 @@ async def demo_api(api: Api) -> Api:
 @pytest.fixture
 async def demo_term_api(api: Api) -> Api:
     """The whole demo county, its term of weekly series included."""
+    from server.demo.loader import load_demo
+
     await load_demo(api.settings)
     return api
 
@@ -190,4 +210,4 @@ async def db(api: Api) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-__all__ = ["Api", "make_sessionmaker"]
+__all__ = ["Api"]

@@ -42,7 +42,7 @@ def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
 
 async def wait_healthy(base: str) -> None:
     async with httpx.AsyncClient(base_url=base) as client:
-        for _ in range(150):
+        for _ in range(600):  # a minute: a loaded two-core machine starts a server slowly
             try:
                 if (await client.get("/healthz")).status_code == 200:
                     return

@@ -71,7 +71,7 @@ class Cluster:
 
 async def healthy(url: str) -> None:
     async with httpx.AsyncClient(base_url=url) as client:
-        for _ in range(200):
+        for _ in range(600):  # a minute: a loaded two-core machine starts a server slowly
             try:
                 if (await client.get("/healthz")).status_code == 200:
                     return
