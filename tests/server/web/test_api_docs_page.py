@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import Browser, Page, Route
 
 from server.web import STATIC
-from tests.server.live.conftest import LiveServer
+from tests.server.live.conftest import PASSWORD, LiveServer
 from tests.server.web.conftest import ARTIFACTS
 
 TIMEOUT = 30_000
@@ -53,6 +53,18 @@ async def test_swagger_ui_renders_the_operations_offline(live_server: LiveServer
     assert await page.locator(".opblock").count() > 30
     assert await page.get_by_role("button", name="Authorize").is_visible()
     await screenshot_top(page, "docs-offline")
+    # Authorize (the OAuth2 password form) and try an operation, under the page's Content-Security-Policy.
+    await page.get_by_role("button", name="Authorize").first.click()
+    await page.locator(".auth-container input#oauth_username").fill("scheduler")
+    await page.locator(".auth-container input#oauth_password").fill(PASSWORD)
+    await page.locator(".auth-container button.authorize").click()
+    await page.locator(".auth-container", has_text="Authorized").first.wait_for(timeout=TIMEOUT)
+    await page.locator(".modal-ux button", has_text="Close").first.click()
+    me = page.locator(".opblock-get", has_text="/api/v1/me").first
+    await me.locator(".opblock-summary").click()
+    await me.get_by_role("button", name="Try it out").click()
+    await me.get_by_role("button", name="Execute").click()
+    await me.locator(".live-responses-table .response-col_status", has_text="200").wait_for(timeout=TIMEOUT)
     assert refused == []
     assert errors == []
 
