@@ -36,6 +36,7 @@ def serve(
     import uvicorn
 
     from server.app import create_app
+    from server.serving import first_request_within
 
     settings = _settings()
     if media_workers and not settings.redis_url:
@@ -50,7 +51,13 @@ def serve(
         # Started and stopped by the app's own lifespan: uvicorn re-raises SIGTERM once it has shut down,
         # so code after uvicorn.run would never run.
         app_.state.startup_hooks.insert(0, running_local_workers(settings, media_workers))
-    uvicorn.run(app_, host=host or settings.host, port=port or settings.port, timeout_graceful_shutdown=5)
+    uvicorn.run(
+        app_,
+        host=host or settings.host,
+        port=port or settings.port,
+        timeout_graceful_shutdown=5,
+        http=first_request_within(settings.idle_connection_seconds),
+    )
 
 
 @app.command("media-worker")
@@ -66,13 +73,20 @@ def media_worker(
     import uvicorn
 
     from server.live.worker import create_worker_app
+    from server.serving import first_request_within
 
     settings = _settings()
     if not settings.redis_url:
         typer.echo("haiqiao: a media worker needs HAIQIAO_REDIS_URL", err=True)
         raise typer.Exit(2)
     url = advertise or f"ws://{host}:{port}"
-    uvicorn.run(create_worker_app(settings, name, url.rstrip("/")), host=host, port=port, timeout_graceful_shutdown=5)
+    uvicorn.run(
+        create_worker_app(settings, name, url.rstrip("/")),
+        host=host,
+        port=port,
+        timeout_graceful_shutdown=5,
+        http=first_request_within(settings.idle_connection_seconds),
+    )
 
 
 @app.command()

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     demo_password: str = "haiqiao-demo"
     # Files of this installation that are not in the database (the development secret).
     var_dir: str = "var"
+    # A connection that sends no request within this many seconds is closed (slow-loris, vanished clients).
+    idle_connection_seconds: float = Field(default=10.0, gt=0)
     # Password checks (argon2, ~50 ms of a core each) at once per process; more wait their turn.
     password_checks: int = Field(default=2, ge=1)
     # Jobs (APScheduler) run in the serving process unless disabled, e.g. in API tests.
