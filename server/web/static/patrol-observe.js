@@ -36,6 +36,7 @@ function code(c) {
 
 export function tickST() {
   if (state.watching == null || st.paused) return;
+  if (state.ended) { st.pending = null; renderST(); return; } // the class is over: no more samples asked
   if (Date.now() >= st.nextAt) {
     if (st.pending) st.missed++;
     st.pending = new Date();
@@ -47,8 +48,9 @@ export function tickST() {
 export function renderST() {
   const prompt = $("st-prompt");
   const n = st.codes.length + 1;
-  prompt.classList.toggle("pending", Boolean(st.pending) && !st.paused);
-  if (st.paused) prompt.textContent = tr.t("promptPaused");
+  prompt.classList.toggle("pending", Boolean(st.pending) && !st.paused && !state.ended);
+  if (state.ended) prompt.textContent = tr.t("promptEnded");
+  else if (st.paused) prompt.textContent = tr.t("promptPaused");
   else if (st.pending) prompt.textContent = tr.t("promptNow", { n });
   else prompt.textContent = tr.t("promptNext", { n, s: Math.max(0, Math.ceil((st.nextAt - Date.now()) / 1000)) });
   const seq = $("st-seq");

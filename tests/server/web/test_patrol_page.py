@@ -194,5 +194,7 @@ async def test_a_watched_class_that_ends_keeps_its_title_and_no_picture(live_ser
     assert "王海燕" in await patrol.inner_text("#watch-meta")
     assert await patrol.locator("#stage .tile").count() == 0
     assert "等待画面" not in await patrol.inner_text("#watch-view")
+    await patrol.locator("#st-prompt", has_text="本节课已结束，采样停止").wait_for(timeout=5_000)
+    assert await patrol.locator("#st-prompt.pending").count() == 0
     await screenshot(patrol, "patrol-ended")
     assert patrol.errors == [], patrol.errors  # type: ignore[attr-defined]
