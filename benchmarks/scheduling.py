@@ -29,9 +29,11 @@ from scheduling.overlaps import Booking, find_clashes
 from scheduling.periods import period_times
 from server.db.engine import make_engine, make_sessionmaker
 from server.demo.data import bell_variants
-from server.models import BellSchedule, Classroom, Community, CommunityMember, Person, School, Term
+from server.models import BellSchedule, Classroom, Community, Person, School, Term
+from server.models.org import membership
 from server.schedule import planning
 from server.schedule.schemas import PlanCheckOut, SeriesIn
+from server.schedule.series_api import plan_check_out
 from server.schedule.series_service import check_plan, create_series
 from server.settings import Settings
 
@@ -93,11 +95,7 @@ async def build_county(maker) -> tuple[list[SeriesIn], Person]:  # type: ignore[
             db.add(community)
             await db.flush()
             for m in (1, 2):
-                db.add(
-                    CommunityMember(
-                        community_id=community.id, school_id=schools[3 * c + m].id, joined_on=date(2020, 9, 1)
-                    )
-                )
+                db.add(membership(community.id, schools[3 * c + m].id, date(2020, 9, 1), None))
             communities.append(community)
     bodies = []
     for n in range(SERIES):
@@ -140,7 +138,7 @@ async def run() -> None:
             timer.seconds, timer.statements = 0.0, 0
             t0 = time.perf_counter()
             async with maker() as db, db.begin():
-                out = await check_plan(db, bodies, scheduler)
+                out = plan_check_out(await check_plan(db, bodies, scheduler))
             return time.perf_counter() - t0, timer.seconds, out
 
         async def save_all() -> tuple[float, float]:

@@ -176,8 +176,8 @@ async def _load_timetable(db: AsyncSession, settings: Settings) -> list[int]:
             until=data.TERM_UNTIL,
         )
         created = await create_series(db, body, scheduler, settings)
-        assert created.id is not None
-        made.append(created.id)
+        assert created.series.id is not None
+        made.append(created.series.id)
     return made
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -17,10 +18,50 @@ from server.schedule import planning
 from server.schedule import repository as repo
 from server.schedule.access import Parties, check_may_plan, check_parties, check_teacher_booking
 from server.schedule.repository import SessionFilter, SessionRow
-from server.schedule.schemas import PlanCheckOut, PlanConflictOut, PlanItemOut, SeriesIn, SeriesOut, SkipOut
-from server.schedule.session_service import conflict_error, new_session, save_links, to_out
+from server.schedule.schemas import SeriesIn
+from server.schedule.session_service import conflict_error, new_session, save_links
 from server.settings import Settings
 from server.timefmt import SHANGHAI
+
+
+@dataclass(frozen=True)
+class SkippedDay:
+    day: date
+    reason: str
+
+
+@dataclass
+class SeriesView:
+    """A series with its sessions: saved, or a dry run's unsaved ones with what stands in the way."""
+
+    series: Series
+    rows: list[SessionRow]
+    skipped: list[SkippedDay]
+    dry_run: bool = False
+    conflicts: list[Any] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    calendar_notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PlanConflict:
+    occurrence_start: datetime
+    session_id: int | None  # a session already on the timetable
+    other_series_index: int | None  # or another series of the same plan
+    resource: str
+    resource_id: int
+    message: str
+
+
+@dataclass
+class PlanItem:
+    index: int
+    title: str
+    sessions: int = 0
+    skipped: list[SkippedDay] = field(default_factory=list)
+    conflicts: list[PlanConflict] = field(default_factory=list)
+    calendar_notes: list[str] = field(default_factory=list)
+    error: dict[str, str] | None = None
 
 
 async def _expand(db: AsyncSession, body: SeriesIn, host_school_id: int, other_school_ids: set[int]) -> Expansion:
@@ -55,7 +96,7 @@ async def _school_names(db: AsyncSession, school_ids: set[int]) -> dict[int, str
 
 async def create_series(
     db: AsyncSession, body: SeriesIn, caller: Person, settings: Settings, *, dry_run: bool = False
-) -> SeriesOut:
+) -> SeriesView:
     check_may_plan(caller, body.kind, body.host_teacher_id)
     await require_ids(db, Classroom, {body.host_classroom_id, *body.receiver_classroom_ids}, "classroom")
     rooms = await repo.classrooms(db, [body.host_classroom_id, *body.receiver_classroom_ids])
@@ -94,17 +135,17 @@ async def create_series(
         period=body.period,
         created_by=caller.id,
     )
-    skipped = [SkipOut(date=s.day, reason=s.reason) for s in expansion.skipped]
+    skipped = [SkippedDay(s.day, s.reason) for s in expansion.skipped]
     if dry_run or conflicts:
         if conflicts and not dry_run:
             raise conflict_error(conflicts)
         rows = [_unsaved_row(series, o.start, o.end, body) for o in expansion.occurrences]
-        return _series_out(
+        return SeriesView(
             series,
             rows,
             skipped,
             dry_run=True,
-            conflicts=conflicts,
+            conflicts=list(conflicts),
             warnings=warnings,
             calendar_notes=list(expansion.notes),
         )
@@ -142,7 +183,7 @@ async def create_series(
         )
         await planning.after_change(db, session, settings)
     rows = await repo.attach_links(db, sessions)
-    return _series_out(series, rows, skipped, warnings=warnings, calendar_notes=list(expansion.notes))
+    return SeriesView(series, rows, skipped, warnings=warnings, calendar_notes=list(expansion.notes))
 
 
 def _unsaved_row(series: Series, start: datetime, end: datetime, body: SeriesIn) -> SessionRow:
@@ -150,36 +191,21 @@ def _unsaved_row(series: Series, start: datetime, end: datetime, body: SeriesIn)
     return SessionRow(session, sorted(body.receiver_classroom_ids), sorted(body.participant_teacher_ids))
 
 
-async def get_series(db: AsyncSession, series_id: int) -> SeriesOut:
+async def get_series(db: AsyncSession, series_id: int) -> SeriesView:
     series = await get_or_404(db, Series, series_id, "series")
     rows = await repo.list_sessions(db, SessionFilter(series_id=series_id, limit=100_000))
     skips = await repo.series_skips(db, series_id)
-    return _series_out(series, rows, [SkipOut(date=s.day, reason=s.reason) for s in skips])
-
-
-def _series_out(series: Series, rows: list[SessionRow], skipped: list[SkipOut], **extra: Any) -> SeriesOut:
-    """A series and its sessions as the API shows them (saved, or a dry run's unsaved rows)."""
-    return SeriesOut(
-        id=series.id,
-        kind=series.kind,
-        community_id=series.community_id,
-        title=series.title,
-        rrule=series.rrule,
-        until=series.until,
-        sessions=[to_out(r) for r in rows],
-        skipped=skipped,
-        **extra,
-    )
+    return SeriesView(series, rows, [SkippedDay(s.day, s.reason) for s in skips])
 
 
 def local_day(value: datetime) -> date:
     return value.astimezone(SHANGHAI).date()
 
 
-async def check_plan(db: AsyncSession, bodies: list[SeriesIn], caller: Person) -> PlanCheckOut:
+async def check_plan(db: AsyncSession, bodies: list[SeriesIn], caller: Person) -> list[PlanItem]:
     """A term's plan in one go: each series expanded and validated, then one conflict sweep over all of
     them against the timetable and against each other. Writes nothing."""
-    items: list[PlanItemOut] = []
+    items: list[PlanItem] = []
     candidates: list[planning.Candidate] = []
     owner: list[int] = []  # candidate position → series index
     for index, body in enumerate(bodies):
@@ -197,17 +223,17 @@ async def check_plan(db: AsyncSession, bodies: list[SeriesIn], caller: Person) -
                 await check_teacher_booking(db, caller, Parties.of(body), days)
                 await check_parties(db, Parties.of(body), [days[0], days[-1]])
         except DomainError as exc:
-            items.append(PlanItemOut(index=index, title=body.title, error={"code": exc.code, "message": exc.message}))
+            items.append(PlanItem(index=index, title=body.title, error={"code": exc.code, "message": exc.message}))
             continue
         for o in expansion.occurrences:
             candidates.append(planning.Candidate(o.start, o.end, Parties.of(body)))
             owner.append(index)
         items.append(
-            PlanItemOut(
+            PlanItem(
                 index=index,
                 title=body.title,
                 sessions=len(expansion.occurrences),
-                skipped=[SkipOut(date=s.day, reason=s.reason) for s in expansion.skipped],
+                skipped=[SkippedDay(s.day, s.reason) for s in expansion.skipped],
                 calendar_notes=list(expansion.notes),
             )
         )
@@ -219,7 +245,7 @@ async def check_plan(db: AsyncSession, bodies: list[SeriesIn], caller: Person) -
         item = by_index[owner[clash.candidate.index]]
         other_series = None if clash.other.index is None else owner[clash.other.index]
         item.conflicts.append(
-            PlanConflictOut(
+            PlanConflict(
                 occurrence_start=clash.candidate.start,
                 session_id=clash.other.session_id,
                 other_series_index=other_series,
@@ -228,9 +254,4 @@ async def check_plan(db: AsyncSession, bodies: list[SeriesIn], caller: Person) -
                 message=names.message(clash),
             )
         )
-    return PlanCheckOut(
-        series=sorted(items, key=lambda i: i.index),
-        sessions=sum(i.sessions for i in items),
-        conflicts=sum(len(i.conflicts) for i in items),
-        invalid=sum(1 for i in items if i.error),
-    )
+    return sorted(items, key=lambda i: i.index)
