@@ -127,9 +127,7 @@ class Bot:
         stop: asyncio.Event | None = None,
     ) -> BotReport:
         """Join, publish and count for ``seconds`` (or until ``stop`` is set, if sooner), then leave."""
-        servers = [
-            IceServer(urls=list(s["urls"]), username=s.get("username"), credential=s.get("credential")) for s in ice
-        ]
+        servers = [IceServer.from_json(s) for s in ice]
         self.peer = ClientPeer(
             servers,
             publish=self.publish,
