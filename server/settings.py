@@ -8,7 +8,6 @@ import secrets
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,7 +48,6 @@ class Settings(BaseSettings):
     mode: Mode = Mode.development
     database_url: str = DEFAULT_DATABASE_URL
     secret_key: str = DEFAULT_SECRET
-    timezone: str = "Asia/Shanghai"
     host: str = "127.0.0.1"
     port: int = 8000
     access_token_minutes: int = Field(default=12 * 60, ge=1)
@@ -93,15 +91,6 @@ class Settings(BaseSettings):
             ipaddress.ip_network(network, strict=False)  # raises ValueError, named in the message
         return value
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
-
     @model_validator(mode="after")
     def _own_secret_in_development(self) -> Settings:
         """No installation signs tokens with the published default: in development a secret is made on
@@ -117,10 +106,6 @@ class Settings(BaseSettings):
         if self.mode is Mode.production and len(self.secret_key) < 32:
             raise ValueError("HAIQIAO_SECRET_KEY must be at least 32 characters in production mode")
         return self
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
 
     @property
     def is_sqlite(self) -> bool:

@@ -19,6 +19,7 @@ from server.schedule.repository import SessionFilter, SessionRow
 from server.schedule.schemas import CancelIn, ConflictOut, RescheduleIn, SessionIn, SessionOut, SessionPatch
 from server.schedule.transitions import record_transition
 from server.settings import Settings
+from server.timefmt import SHANGHAI
 
 
 def to_out(row: SessionRow, **extra: object) -> SessionOut:
@@ -106,7 +107,7 @@ async def create_session(
     rooms_needed = [body.host_classroom_id, *body.receiver_classroom_ids]
     host_room = (await repo.classrooms(db, rooms_needed)).get(body.host_classroom_id)
     start, end, period = await planning.resolve_placement(db, host_room, body)
-    local_day = start.astimezone(settings.tz).date()
+    local_day = start.astimezone(SHANGHAI).date()
     parties = Parties.of(body)
     await check_teacher_booking(db, caller, parties, [local_day])
     await check_parties(db, parties, [local_day])
@@ -191,7 +192,7 @@ async def update_session(
     if session.kind.is_class and not new_receivers:
         raise Conflict("同步课堂至少需要一个听讲教室 / a class needs a receiving classroom", code="no_receivers")
     parties = Parties(session.community_id, session.host_classroom_id, host_teacher_id, new_receivers, new_participants)
-    await check_parties(db, parties, [session.start.astimezone(settings.tz).date()])
+    await check_parties(db, parties, [session.start.astimezone(SHANGHAI).date()])
     candidate = planning.Candidate(session.start, session.end, parties)
     assert session.id is not None
     conflicts = await planning.find_conflicts(db, [candidate], exclude_ids={session.id})
@@ -241,7 +242,7 @@ async def reschedule_session(
     parties = Parties(
         session.community_id, session.host_classroom_id, session.host_teacher_id, row.receivers, row.participants
     )
-    await check_parties(db, parties, [start.astimezone(settings.tz).date()])
+    await check_parties(db, parties, [start.astimezone(SHANGHAI).date()])
     candidate = planning.Candidate(start, end, parties)
     assert session.id is not None
     conflicts = await planning.find_conflicts(db, [candidate], exclude_ids={session.id})
