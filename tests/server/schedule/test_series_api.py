@@ -84,6 +84,17 @@ async def test_holidays_entered_for_2027_are_honoured(demo_api: Api) -> None:
     assert {"date": "2027-01-12", "reason": "县教育局统一休息"} in body["skipped"]
 
 
+async def test_a_day_a_receiving_school_is_closed_names_that_school(demo_api: Api) -> None:
+    headers = await demo_api.auth("scheduler")
+    schools = (await demo_api.client.get("/api/v1/schools", headers=headers)).json()
+    changtu = next(s["id"] for s in schools if s["name"] == "岱山县长涂镇中心小学")
+    closure = {"start": "2026-11-24", "end": "2026-11-24", "reason": "台风停课", "school_ids": [changtu]}
+    resp = await demo_api.client.post("/api/v1/closures", json=closure, headers=headers)
+    assert resp.status_code in (200, 201), resp.text
+    body = (await demo_api.client.post("/api/v1/series", json=await series_body(demo_api), headers=headers)).json()
+    assert {"date": "2026-11-24", "reason": "台风停课(岱山县长涂镇中心小学)"} in body["skipped"], body["skipped"]
+
+
 async def test_dry_run_lists_every_conflict_and_writes_nothing(demo_api: Api) -> None:
     headers = await demo_api.auth("scheduler")
     await demo_api.client.post("/api/v1/series", json=await series_body(demo_api), headers=headers)
@@ -163,4 +174,5 @@ async def test_a_whole_term_plan_is_checked_at_once_including_clashes_between_it
     assert first["sessions"] == second["sessions"] == len(reference_tuesdays())
     assert {c["other_series_index"] for c in first["conflicts"]} == {1}
     assert {c["resource_id"] for c in first["conflicts"]} == {ROOM_CHANGTU}
+    assert all(c["message"].startswith("教室「岱山县长涂镇中心小学 ") for c in first["conflicts"]), first["conflicts"]
     assert await table_counts(demo_api) == before
