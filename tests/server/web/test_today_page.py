@@ -31,6 +31,8 @@ async def test_today_lists_host_then_receivers(live_server: LiveServer, browser:
     meta = await card.locator(".meta").inner_text()
     assert meta.endswith("岱山县高亭中心小学 → 岱山县岱西镇中心小学、岱山县长涂镇中心小学"), meta
     await screenshot(page, "today")
+    await page.click("#lang")  # in English the receivers are listed with commas
+    await card.locator(".meta", has_text="岱山县岱西镇中心小学, 岱山县长涂镇中心小学").wait_for(timeout=TIMEOUT)
     assert page.errors == []  # type: ignore[attr-defined]
 
 
