@@ -1,5 +1,5 @@
 // The classroom view (主讲端, 听讲端, 网络教研 participant, 巡课 observer) on top of HaiqiaoRoom.
-import { api, el, i18n, token } from "/static/common.js";
+import { ZONE, api, el, i18n, token } from "/static/common.js";
 import { HaiqiaoRoom } from "/static/haiqiao-rtc.js";
 
 const tr = i18n({
@@ -157,7 +157,7 @@ room.addEventListener("track", (e) => {
 });
 room.addEventListener("chat", (e) => {
   const log = $("chat-log");
-  const at = new Date(e.detail.at).toLocaleTimeString(tr.locale, { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit" });
+  const at = new Date(e.detail.at).toLocaleTimeString(tr.locale, { timeZone: ZONE, hour: "2-digit", minute: "2-digit" });
   log.append(el("div", { class: "line" }, el("span", { class: "meta" }, at, " "), el("span", { class: "who" }, e.detail.name), e.detail.text));
   log.scrollTop = log.scrollHeight;
 });

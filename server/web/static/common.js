@@ -76,6 +76,7 @@ export async function mountHeader({ titleKey, tr, onLanguage = () => {} }) {
   return me;
 }
 
+// The one time zone the pages show (the server stores UTC and shows the same zone: server/timefmt.py).
 export const ZONE = "Asia/Shanghai";
 export function fmt(iso, tr, options = { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" }) {
   return new Date(iso).toLocaleString(tr.locale, { timeZone: ZONE, ...options });

@@ -1,10 +1,9 @@
 // Shared by the 排课 console modules: the page state, dates in Shanghai, names of schools, rooms and people,
 // bell schedules, and conflicts put into words.
-import { ApiError, api } from "/static/common.js";
+import { ApiError, ZONE, api } from "/static/common.js";
 import { tr, t } from "/static/console-i18n.js";
 
 export const $ = (id) => document.getElementById(id);
-const ZONE = "Asia/Shanghai";
 export const KINDS = ["sync_class", "research", "dedicated_class", "master_class"];
 export const BYDAY = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
 export const FINAL = ["ended", "missed", "cancelled"];

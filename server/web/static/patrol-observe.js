@@ -1,6 +1,6 @@
 // The observation panel of the watched session: S-T coding (a sample every ST_INTERVAL seconds), the rubric,
 // timestamped notes, saving them as one observation, and the session's earlier observations.
-import { api, el, fmt } from "/static/common.js";
+import { ZONE, api, el, fmt } from "/static/common.js";
 import { tr } from "/static/patrol-i18n.js";
 import { ST_INTERVAL, $, state } from "/static/patrol-state.js";
 
@@ -81,7 +81,7 @@ export function renderRubric() {
     }, String(v)))))));
 }
 
-const clock = (d) => d.toLocaleTimeString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
+const clock = (d) => d.toLocaleTimeString("zh-CN", { timeZone: ZONE, hour12: false });
 
 function renderNotes() {
   $("notes").replaceChildren(...obs.notes.map((n) => el("li", {}, el("time", { datetime: n.at.toISOString() }, clock(n.at)), n.text)));

@@ -6,7 +6,7 @@
 //
 // Query parameters (for tests and demos): st_interval=SECONDS (S-T sampling interval, default 30),
 // refresh=SECONDS (list refresh, default 10), max_live=N (live pictures on the wall at once, default 6).
-import { ApiError, api, directory, el, fmt, mountHeader, token } from "/static/common.js";
+import { ApiError, ZONE, api, directory, el, fmt, mountHeader, token } from "/static/common.js";
 import { HaiqiaoRoom } from "/static/haiqiao-rtc.js";
 import { tr } from "/static/patrol-i18n.js";
 import { q, ST_INTERVAL, REFRESH, MAX_LIVE, $, state } from "/static/patrol-state.js";
@@ -218,7 +218,7 @@ function renderWall() {
   if (nodes.length !== wall.children.length || nodes.some((n, i) => wall.children[i] !== n)) wall.replaceChildren(...nodes);
   $("count").textContent = tr.t("count", { shown: shown.length, total: state.sessions.length });
   $("updated").textContent = state.updated
-    ? tr.t("updated", { time: state.updated.toLocaleTimeString(tr.locale, { timeZone: "Asia/Shanghai" }) }) : "";
+    ? tr.t("updated", { time: state.updated.toLocaleTimeString(tr.locale, { timeZone: ZONE }) }) : "";
 }
 
 async function refresh() {

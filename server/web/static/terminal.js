@@ -1,6 +1,6 @@
 // Classroom terminal (kiosk): shows the room's next session and joins it by itself when it opens.
 // /terminal?poll=SECONDS (default 15)&spread=SECONDS (default 20). The classroom page, opened with kiosk=1, comes back here when the class ends.
-import { api, directory, fmt, i18n, token } from "/static/common.js";
+import { ZONE, api, directory, fmt, i18n, token } from "/static/common.js";
 
 const tr = i18n({
   zh: { next: "下一节", later: "之后的课", none: "暂无安排的课", startsIn: "{m} 分钟后开始", startsAt: "{t} 开始",
@@ -22,7 +22,7 @@ const done = new Set(JSON.parse(sessionStorage.getItem("haiqiaoKioskDone") || "[
 let me = null, sessions = [];
 
 function tick() {
-  $("clock").textContent = new Date().toLocaleTimeString(tr.locale, { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  $("clock").textContent = new Date().toLocaleTimeString(tr.locale, { timeZone: ZONE, hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }
 
 async function refresh() {
