@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 STATIC = Path(__file__).parent / "static"
@@ -67,8 +67,26 @@ def install_pages(app: FastAPI) -> None:
         app.add_api_route(path, _page(STATIC / filename), methods=["GET"], include_in_schema=False)
 
 
+# Every page's head starts the same; the files say where with a marker, and this is the one place it is
+# written. The API's pages (Swagger UI, ReDoc) bring their own styles: the bare variant.
+BARE_HEAD = "\n".join(
+    [
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        '<link rel="icon" href="data:,">',
+    ]
+)
+HEAD = BARE_HEAD + '\n<link rel="stylesheet" href="/static/haiqiao.css">'
+
+
+def render_page(file: Path) -> str:
+    return file.read_text(encoding="utf-8").replace("<!--#head-->", HEAD).replace("<!--#head-bare-->", BARE_HEAD)
+
+
 def _page(file: Path):  # type: ignore[no-untyped-def]
-    async def serve() -> FileResponse:
-        return FileResponse(file, headers={"Cache-Control": "no-cache"})
+    html = render_page(file)  # read once: the pages are part of the installed package
+
+    async def serve() -> HTMLResponse:
+        return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
 
     return serve

@@ -28,3 +28,14 @@ def test_no_page_has_an_inline_script_or_handler(page: str) -> None:
     for tag in re.findall(r"<script\b[^>]*>", html):
         assert "src=" in tag, f"{page}: inline script {tag}"
     assert not re.search(r"\son[a-z]+=", html), f"{page}: inline event handler"
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+async def test_every_page_is_served_with_the_one_common_head(api: Api, path: str) -> None:
+    html = (await api.client.get(path)).text
+    head = html.split("</head>")[0]
+    assert '<meta charset="utf-8">' in head
+    assert 'name="viewport"' in head
+    assert "<!--#head" not in html  # every marker was replaced
+    if path not in ("/docs", "/redoc"):
+        assert 'href="/static/haiqiao.css"' in head
