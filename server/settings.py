@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     # How often the persisted lifecycle job looks for sessions whose time has come.
     lifecycle_sweep_seconds: float = Field(default=15, gt=0)
     reconnect_grace_seconds: int = Field(default=30, ge=0)
+    # A signaling connection that sends nothing (not even its ping every 15 s) for this long is closed (4009).
+    signaling_liveness_seconds: float = Field(default=45.0, gt=0)
     # "forward" relays encoded media; "transcode" is aiortc's stock decode/re-encode, the benchmark baseline.
     media_path: Literal["forward", "transcode"] = "forward"
     # TURN with time-limited REST credentials (coturn's use-auth-secret); empty means no TURN.

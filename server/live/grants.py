@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +27,8 @@ def issue(grant: Grant, settings: Settings, now: datetime | None = None) -> str:
         "name": grant.name,
         "school": grant.school,
         "school_id": grant.school_id,
+        # Each token is new, even two of the same seat in the same second: a token opens one connection.
+        "jti": secrets.token_hex(8),
     }
     return encode_token(
         claims,

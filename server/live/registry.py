@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -43,6 +45,9 @@ class Recovery(StrEnum):
 class RoomHooks:
     """How a holder takes part in a cluster; these defaults are the service holding every room itself."""
 
+    def __init__(self) -> None:
+        self._used: dict[str, float] = {}  # join tokens seen → until when they are remembered
+
     async def accepts(self, session_id: int) -> bool:
         """Whether this process holds that session's room (a worker checks its claim)."""
         return True
@@ -52,6 +57,16 @@ class RoomHooks:
 
     async def closed(self, session_id: int) -> None:
         """The room closed here (a worker gives its claim back)."""
+
+    async def use_token(self, digest: str, ttl: float) -> bool:
+        """Whether a join token is used for the first time (in this process: every room is here)."""
+        now = time.monotonic()
+        if len(self._used) > 1000:
+            self._used = {d: t for d, t in self._used.items() if t > now}
+        if self._used.get(digest, 0.0) > now:
+            return False
+        self._used[digest] = now + ttl
+        return True
 
 
 class RoomRegistry:
@@ -74,6 +89,11 @@ class RoomRegistry:
 
     async def accepts(self, session_id: int) -> bool:
         return await self.hooks.accepts(session_id)
+
+    async def use_token(self, token: str) -> bool:
+        """A join token opens one connection: a second use (a copied link, a replay) is refused. Tokens
+        are short-lived, so remembering each until it expires is enough."""
+        return await self.hooks.use_token(hashlib.sha256(token.encode()).hexdigest(), self.settings.join_token_seconds)
 
     async def room(self, session: Session) -> LiveRoom:
         assert session.id is not None

@@ -32,11 +32,16 @@ END_CHECK_SECONDS = 2.0
 
 class WorkerHooks(RoomHooks):
     def __init__(self, cluster: Cluster, name: str) -> None:
+        super().__init__()
         self.cluster = cluster
         self.name = name
 
     async def accepts(self, session_id: int) -> bool:
         return await self.cluster.holder(session_id) == self.name
+
+    async def use_token(self, digest: str, ttl: float) -> bool:
+        # In Redis: a token is single-use across every worker, even one a client was moved to.
+        return bool(await self.cluster.redis.set(self.cluster.key("token", digest), 1, nx=True, ex=max(int(ttl), 1)))
 
     async def presence(self, session_id: int, presence: Presence, seats: list[SeatInfo]) -> None:
         await self.cluster.publish(PresenceUpdate(session_id, self.name, presence, seats))

@@ -32,8 +32,11 @@ FLOOD_CLOSE = 120  # … and before the connection is closed
 class Connection:
     """One client's WebSocket: JSON in to its room, the room's messages out of its own outlet."""
 
-    def __init__(self, ws: WebSocket, room: LiveRoom, connection_id: str, outlet: Outlet) -> None:
+    def __init__(
+        self, ws: WebSocket, room: LiveRoom, connection_id: str, outlet: Outlet, liveness: float = LIVENESS_SECONDS
+    ) -> None:
         self.ws = ws
+        self.liveness_seconds = liveness
         self.room = room
         self.connection_id = connection_id
         self.outlet = outlet
@@ -46,8 +49,11 @@ class Connection:
 
     async def reader(self) -> None:
         while not self.outlet.closed:
-            raw = await self.ws.receive_text()
+            frame = await self.ws.receive()
+            if frame["type"] == "websocket.disconnect":
+                return
             self.last_heard = now = time.monotonic()
+            raw = frame.get("text")
             if now - self.window_start > FLOOD_WINDOW:
                 self.window_start, self.window_count = now, 0
             self.window_count += 1
@@ -57,6 +63,12 @@ class Connection:
             if self.window_count > FLOOD_WARN:
                 if self.window_count == FLOOD_WARN + 1:
                     self.error(ErrorCode.rate_limited, "消息过多 / too many messages, slow down")
+                continue
+            if raw is None:  # a binary frame: refused, the seat kept
+                self.error(
+                    ErrorCode.bad_message,
+                    "不接受二进制帧，请发送 JSON 文本 / binary frames are not accepted: send JSON text",
+                )
                 continue
             try:
                 msg = client_message.validate_json(raw)
@@ -73,8 +85,8 @@ class Connection:
 
     async def liveness(self) -> None:
         while True:
-            await asyncio.sleep(LIVENESS_SECONDS / 3)
-            if time.monotonic() - self.last_heard > LIVENESS_SECONDS:
+            await asyncio.sleep(self.liveness_seconds / 3)
+            if time.monotonic() - self.last_heard > self.liveness_seconds:
                 self.outlet.close(CloseCode.liveness, "no ping")
                 return
 
@@ -97,6 +109,9 @@ async def signaling(ws: WebSocket, token: str = "") -> None:
     except Unauthenticated as exc:
         await ws.close(CloseCode.invalid_token, exc.code)
         return
+    if not await registry.use_token(token):
+        await ws.close(CloseCode.invalid_token, "token_already_used")
+        return
     session = await registry.load_session(grant.session_id)
     if session is None or session.status not in JOINABLE:
         await ws.close(CloseCode.session_not_live, "session not open")
@@ -108,7 +123,7 @@ async def signaling(ws: WebSocket, token: str = "") -> None:
     connection_id = uuid.uuid4().hex
     outlet = Outlet()
     await room.join(grant, connection_id, outlet)
-    conn = Connection(ws, room, connection_id, outlet)
+    conn = Connection(ws, room, connection_id, outlet, ws.app.state.settings.signaling_liveness_seconds)
     tasks = [
         asyncio.ensure_future(conn.reader()),
         asyncio.ensure_future(conn.writer()),

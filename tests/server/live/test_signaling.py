@@ -230,3 +230,54 @@ async def test_a_called_off_session_closes_its_room_with_session_ended(live_serv
             )
         ).all()
     assert [k.value for k in kinds] == ["join", "leave"]
+
+
+async def test_a_join_token_opens_one_connection_only(live_server: LiveServer) -> None:
+    session_id = await live_server.create_session()
+    joined = await join(live_server, "dev-daixi-1", session_id, "receiver", ROOM_DAIXI)
+    first = await connect(joined)
+    await next_of(first, "welcome")
+    again = await connect(joined)  # the same token: a copied link, a replay
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await asyncio.wait_for(again.recv(), 5)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4001
+    assert closed.value.rcvd.reason == "token_already_used"
+    await first.send(json.dumps({"type": "ping"}))
+    await next_of(first, "pong")  # the first connection is untouched
+    async with live_server.app.state.sessionmaker() as db:  # type: ignore[attr-defined]
+        kinds = (await db.exec(select(AttendanceEvent.kind).where(AttendanceEvent.session_id == session_id))).all()
+    assert [k.value for k in kinds] == ["join"]  # the refused one wrote nothing
+
+
+async def test_a_binary_frame_gets_an_error_and_the_seat_stays(live_server: LiveServer) -> None:
+    session_id = await live_server.create_session()
+    ws = await connect(await join(live_server, "t-gaoting", session_id, "host"))
+    await next_of(ws, "welcome")
+    await ws.send(b"\x00\x01binary")
+    error = await next_of(ws, "error")
+    assert error["code"] == "bad_message"
+    assert "二进制" in error["message"]
+    await ws.send(json.dumps({"type": "ping"}))
+    await next_of(ws, "pong")
+
+
+async def test_a_client_that_never_pings_is_closed_with_4009(live_server: LiveServer) -> None:
+    live_server.settings.signaling_liveness_seconds = 1.5
+    session_id = await live_server.create_session()
+    ws = await connect(await join(live_server, "t-gaoting", session_id, "host"))
+    await next_of(ws, "welcome")
+    assert await close_code(ws) == 4009
+
+
+async def close_code(ws, within: float = 10.0) -> int | None:  # type: ignore[no-untyped-def]
+    """Read until the server closes; its close code."""
+
+    async def drain() -> int | None:
+        try:
+            while True:
+                await ws.recv()
+        except websockets.ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else None
+
+    return await asyncio.wait_for(drain(), within)
