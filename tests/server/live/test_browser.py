@@ -29,6 +29,18 @@ async def open_classroom(browser, server: LiveServer, login: str, query: str) ->
     return page
 
 
+async def wait_until(page: Page, expression: str, within: float = 10.0) -> None:
+    """Poll an expression from the test's side: the pages' Content-Security-Policy forbids the eval that
+    Playwright's wait_for_function would run inside them."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while loop.time() < deadline:
+        if await page.evaluate(expression):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"never true within {within} s: {expression}")
+
+
 async def decoded(page: Page) -> list[int]:
     stats = await page.evaluate("window.haiqiao.videoStats()")
     return [s["framesDecoded"] for s in stats]
@@ -146,10 +158,10 @@ async def test_a_classroom_opened_in_a_second_window_takes_the_seat_and_the_firs
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         try:
             first = await open_classroom(browser, live_server, "dev-daixi-1", query)
-            await first.wait_for_function("window.haiqiao && window.haiqiao.state === 'connected'", timeout=10_000)
+            await wait_until(first, "window.haiqiao && window.haiqiao.state === 'connected'", 10)
             second = await open_classroom(browser, live_server, "dev-daixi-1", query)
-            await second.wait_for_function("window.haiqiao && window.haiqiao.state === 'connected'", timeout=10_000)
-            await first.wait_for_function("window.haiqiao.state === 'replaced'", timeout=10_000)
+            await wait_until(second, "window.haiqiao && window.haiqiao.state === 'connected'", 10)
+            await wait_until(first, "window.haiqiao.state === 'replaced'", 10)
             assert "已在另一个窗口或设备进入课堂" in await first.inner_text("#banner")
             await asyncio.sleep(3)  # the first window does not take the seat back
             assert await first.evaluate("window.haiqiao.state") == "replaced"

@@ -28,7 +28,7 @@ from server.demo.loader import load_demo
 from server.models import AttendanceEvent
 from server.settings import Settings
 from tests.server.live.conftest import PASSWORD, ROOM_CHANGTU, ROOM_DAIXI, LiveServer, free_port
-from tests.server.live.test_browser import CHROMIUM, FLAGS, decoded, open_classroom, wait_for_video
+from tests.server.live.test_browser import CHROMIUM, FLAGS, decoded, open_classroom, wait_for_video, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.media, pytest.mark.timeout(240)]
 HAIQIAO = str(Path(sys.executable).parent / "haiqiao")
@@ -159,9 +159,9 @@ async def test_a_county_morning_on_two_workers_and_two_apps_survives_a_worker_an
             # The math class's worker dies mid-class: both browsers come back on the other one.
             await cluster.kill(str(math_worker))
             for page in (host, room):
-                await page.wait_for_function("window.haiqiao.state === 'reconnecting'", timeout=10_000)
+                await wait_until(page, "window.haiqiao.state === 'reconnecting'", 10)
             for page in (host, room):
-                await page.wait_for_function("window.haiqiao.state === 'connected'", timeout=30_000)
+                await wait_until(page, "window.haiqiao.state === 'connected'", 30)
             before = min(await wait_for_video(host, within=20)), min(await wait_for_video(room, within=20))
             await asyncio.sleep(2)
             assert min(await decoded(host)) > before[0]
