@@ -245,7 +245,8 @@ async def main(minutes: float, seed: int) -> None:
                 if bot.peer is not None
             ]
             steady.set()
-            await asyncio.gather(host_task, *(t for _, t in observers))
+            ended = await asyncio.gather(host_task, *(t for _, t in observers), return_exceptions=True)
+            lost = [e for e in ended if isinstance(e, BaseException)]
             await asyncio.sleep(1)
             now = datetime.now(UTC)
             rows = []
@@ -261,6 +262,8 @@ async def main(minutes: float, seed: int) -> None:
         f"({100 * (end_mem / start_mem - 1):+.1f} %, goal < 5 %)"
     )
     print(f"relay open files: {start_fds} → {end_fds} ({100 * (end_fds / start_fds - 1):+.1f} %)")
+    if lost:
+        print(f"host or researcher connections lost during the run: {len(lost)} ({lost[0]!r})")
     print(f"host picture at each researcher: {', '.join(f'{f:.1f}' for f in fps)} fps over {elapsed / 60:.0f} min")
     print("| classroom | episodes (leaves / drops) | connected, by what it did (grace rule) | recorded | difference |")
     print("|---|---|---|---|---|")
