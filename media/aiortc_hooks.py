@@ -16,6 +16,15 @@ Sending (one sender per subscriber and publication):
    replaced per sender instance, so a subscriber's feedback reaches our forwarding code.
 5. The sender's private SR counters (``__ntp_timestamp`` …) are kept current, so its RTCP sender
    reports describe what we really sent (browsers use them for lip sync and RTT).
+6. The publisher's codec goes first in a subscriber's answer: ``RTCRtpTransceiver._codecs`` (what
+   setRemoteDescription negotiated, and what the answer is written from) is reordered when the track
+   is attached between the offer and the answer (so it rides on that answer, no renegotiation).
+
+Every peer connection (media/peer.py installs it for the process):
+7. ``aiortc.rate.RateCounter`` is replaced by ``CompactRateCounter``: the same rates, its 1 ms buckets
+   in two lists of ints instead of a thousand ``RateBucket`` objects. aiortc gives every video receiver
+   a RemoteBitrateEstimator, a subscriber's unused receivers included: two thirds of the objects a
+   joining connection left on the heap, for every garbage collection to traverse after.
 
 tests/media/test_aiortc_hooks.py fails if an upgrade moves any of these.
 """
@@ -28,7 +37,9 @@ from collections.abc import Callable
 from typing import Any
 
 from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc import rate as aiortc_rate
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rate import RateBucket, RateCounter
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci, unpack_remb_fci
 
@@ -107,6 +118,12 @@ def prefer_codec(transceiver: RTCRtpTransceiver, mime_type: str, parameters: dic
     caps = [c for c in RTCRtpSender.getCapabilities(transceiver.kind).codecs if not c.mimeType.endswith("/rtx")]
     first = [c for c in caps if c.mimeType.lower() == mime_type.lower() and c.parameters == parameters]
     transceiver.setCodecPreferences(first + [c for c in caps if c not in first])
+    # Already negotiated (a track attached between an offer and its answer): the answer is written from
+    # ``_codecs``, which setRemoteDescription filled in before the preference existed.
+    negotiated = transceiver._codecs
+    lead = [c for c in negotiated if c.mimeType.lower() == mime_type.lower() and c.parameters == parameters]
+    if lead:
+        transceiver._codecs = lead + [c for c in negotiated if c not in lead]
 
 
 def negotiated_codec(transceiver: RTCRtpTransceiver) -> tuple[str, dict[str, Any]] | None:
@@ -246,3 +263,49 @@ def watch_sent_rtp(sender: RTCRtpSender, callback: Callable[[bytes], None]) -> N
         transport._haiqiao_watched = True  # type: ignore[attr-defined]
 
     sender.send = send  # type: ignore[method-assign]
+
+
+class CompactRateCounter(RateCounter):
+    """aiortc's RateCounter with its buckets as two lists of ints (hook 7); rates are the same."""
+
+    def reset(self) -> None:
+        self._counts = [0] * self._window_size
+        self._values = [0] * self._window_size
+        self._origin_index = 0
+        self._origin_ms = None
+        self._total = RateBucket()
+
+    def add(self, value: int, now_ms: int) -> None:
+        if self._origin_ms is None:
+            self._origin_ms = now_ms
+        else:
+            self._erase_old(now_ms)
+        index = (self._origin_index + now_ms - self._origin_ms) % self._window_size
+        self._counts[index] += 1
+        self._values[index] += value
+        self._total.count += 1
+        self._total.value += value
+
+    def _erase_old(self, now_ms: int) -> None:
+        assert self._origin_ms is not None
+        size, steps = self._window_size, now_ms - self._window_size + 1 - self._origin_ms
+        if steps <= 0:
+            return
+        if steps >= size:  # everything is older than the window: aiortc's loop ends the same way
+            self._counts, self._values = [0] * size, [0] * size
+            self._total.count = self._total.value = 0
+            self._origin_index = (self._origin_index + steps) % size
+        else:
+            counts, values, total, index = self._counts, self._values, self._total, self._origin_index
+            for _ in range(steps):
+                total.count -= counts[index]
+                total.value -= values[index]
+                counts[index] = values[index] = 0
+                index = (index + 1) % size
+            self._origin_index = index
+        self._origin_ms += steps
+
+
+def compact_rate_counters() -> None:
+    """Every RemoteBitrateEstimator made from now on counts with a CompactRateCounter (hook 7)."""
+    aiortc_rate.RateCounter = CompactRateCounter  # type: ignore[misc]

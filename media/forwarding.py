@@ -73,6 +73,7 @@ class Downstream:
         self.header: HeaderWriter | None = None
         self.estimate: int | None = None  # the subscriber's latest REMB, bits per second
         self.forwarded = self.dropped = self.retransmitted = 0
+        self.on_first_sent: Callable[[], None] | None = None  # told once, when the first packet has gone out
         self.unsupported = False
         self._wake = asyncio.Event()
         self._task = asyncio.ensure_future(self._run())
@@ -180,6 +181,8 @@ class Downstream:
                     continue  # not connected (yet, or any more): the packet is lost like on the wire
                 port.sent(ntp, ts, len(packet.payload))
                 self.forwarded += 1
+                if self.forwarded == 1 and self.on_first_sent is not None:
+                    self.on_first_sent()
 
     def close(self) -> None:
         self._task.cancel()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,7 +37,7 @@ from media.room import (
     Send,
     StartGrace,
 )
-from media.signaling import ClientMessage, CloseCode, ErrorCode, ErrorOut, Renegotiate, ServerAnswer
+from media.signaling import ClientMessage, CloseCode, ErrorCode, ErrorOut, Renegotiate, Seats, ServerAnswer
 from media.transcoding import TranscodedPublication
 from scheduling.enums import AttendanceEventKind
 from scheduling.session_states import Presence
@@ -63,47 +64,66 @@ def utc_now() -> datetime:
 
 class Outlet:
     """One connection's outgoing messages. Each connection owns its own: a newer connection of the same
-    seat gets a new outlet, so an old half-open socket can never drain the new one's messages."""
+    seat gets a new outlet, so an old half-open socket can never drain the new one's messages.
+
+    A seat list that arrives while the previous one still waits to be written replaces it: each is the
+    whole room, and during a bell forty joins would otherwise queue forty lists of up to forty seats for
+    every connection (benchmarks/bell.py)."""
 
     def __init__(self, size: int = OUTLET_SIZE) -> None:
-        self._queue: asyncio.Queue[BaseModel] = asyncio.Queue(size)
-        self._closed = asyncio.Event()
+        self._items: deque[BaseModel] = deque()
+        self._size = size
+        self._wake = asyncio.Event()
+        self._closed = False
         self.close_code: int | None = None
         self.close_reason = ""
 
     def send(self, message: BaseModel) -> None:
-        if self._closed.is_set() or self._queue.full():
+        if self._closed:
+            return
+        if isinstance(message, Seats) and self._items and isinstance(self._items[-1], Seats):
+            self._items[-1] = message  # not written yet, and no longer true
+        elif len(self._items) >= self._size:
             return  # a client that stops reading loses updates, not the room
-        self._queue.put_nowait(message)
+        else:
+            self._items.append(message)
+        self._wake.set()
 
     def close(self, code: int, reason: str) -> None:
         """Ask the socket to close after what is already queued; never blocks, never raises."""
-        if not self._closed.is_set():
+        if not self._closed:
             self.close_code, self.close_reason = code, reason
-            self._closed.set()
+            self._closed = True
+            self._wake.set()
 
     @property
     def closed(self) -> bool:
-        return self._closed.is_set()
+        return self._closed
 
     async def next(self) -> BaseModel | None:
         """The next message to write, or None once closed and drained."""
-        while True:
-            if not self._queue.empty():
-                return self._queue.get_nowait()
-            if self._closed.is_set():
+        while not self._items:
+            if self._closed:
                 return None
-            getter = asyncio.ensure_future(self._queue.get())
-            closer = asyncio.ensure_future(self._closed.wait())
-            done, _ = await asyncio.wait({getter, closer}, return_when=asyncio.FIRST_COMPLETED)
-            closer.cancel()
-            if getter in done:
-                return getter.result()
-            getter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await getter
-            if getter.done() and not getter.cancelled():
-                return getter.result()
+            self._wake.clear()
+            await self._wake.wait()
+        return self._items.popleft()
+
+
+_wire: dict[int, tuple[BaseModel, str]] = {}  # a message sent to many outlets is encoded once
+
+
+def wire_text(message: BaseModel) -> str:
+    """The message as JSON; the last few are remembered, so the seat list one change sends to a whole
+    room is encoded once rather than once per connection."""
+    cached = _wire.get(id(message))
+    if cached is not None and cached[0] is message:
+        return cached[1]
+    text = message.model_dump_json()
+    _wire[id(message)] = (message, text)
+    if len(_wire) > 32:
+        del _wire[next(iter(_wire))]
+    return text
 
 
 @dataclass
@@ -130,6 +150,7 @@ class LiveRoom:
         self.transcode = transcode
         self.clock = clock
         self.outlets: dict[str, Outlet] = {}
+        self.first_packet_hooks: dict[str, Callable[[str], None]] = {}
         self.media: dict[str, AiortcConnection] = {}
         self.negotiations: dict[str, _Negotiation] = {}
         self.graces: dict[str, asyncio.Task[None]] = {}
@@ -152,8 +173,18 @@ class LiveRoom:
 
     # --- what the socket adapter calls -----------------------------------------------------------
 
-    async def join(self, grant: Grant, connection_id: str, outlet: Outlet) -> None:
+    async def join(
+        self,
+        grant: Grant,
+        connection_id: str,
+        outlet: Outlet,
+        on_first_packet: Callable[[str], None] | None = None,
+    ) -> None:
+        """``on_first_packet(kind)`` is told when the first packet of each kind has been forwarded to the
+        connection (the morning bell's server-side stamp)."""
         self.outlets[connection_id] = outlet
+        if on_first_packet is not None:
+            self.first_packet_hooks[connection_id] = on_first_packet
         await self._decide(lambda now: self.core.join(grant, connection_id, now))
 
     async def receive(self, connection_id: str, message: ClientMessage) -> None:
@@ -163,6 +194,7 @@ class LiveRoom:
         """The socket is gone (closed, lost, or replaced): the core decides whether that is a drop."""
         await self._decide(lambda now: self.core.dropped(connection_id, now))
         self.outlets.pop(connection_id, None)
+        self.first_packet_hooks.pop(connection_id, None)
 
     async def end(self) -> None:
         await self._decide(self.core.end)
@@ -253,16 +285,25 @@ class LiveRoom:
                 on_state=partial(self._media_state, connection_id),
                 accept_media=accept_media,
                 transcode=self.transcode,
+                on_first_packet=partial(self._first_packet, connection_id),
             )
             self.negotiations[connection_id] = _Negotiation()
         return conn
+
+    def _first_packet(self, connection_id: str, kind: str) -> None:
+        hook = self.first_packet_hooks.get(connection_id)
+        if hook is not None:
+            try:
+                hook(kind)
+            except Exception:  # a stamp must never stop a subscriber's writer
+                log.exception("session %s: first-packet hook failed", self.session_id)
 
     async def _accept_offer(self, offer: AcceptOffer) -> None:
         connection_id = offer.connection_id
         conn = self._connection(connection_id, offer.accept_media)
         negotiation = self.negotiations[connection_id]
         try:
-            answer = await conn.accept_offer(offer.sdp)
+            answer = await conn.accept_offer(offer.sdp, before_answer=partial(self._attach, connection_id, conn))
         except Exception as exc:  # aiortc raises several types for bad SDP; the room must survive all
             log.info("session %s: bad offer: %s", self.session_id, exc)
             message = f"无法处理的 SDP / unusable SDP: {type(exc).__name__}"
@@ -276,6 +317,17 @@ class LiveRoom:
         else:
             negotiation.ready = True
             asyncio.ensure_future(self.sync(connection_id))
+
+    def _attach(self, connection_id: str, conn: AiortcConnection) -> None:
+        """What the connection should receive, put on the m-lines its offer brought, before the answer:
+        a joining classroom gets the host with its first answer, not after a renegotiation round."""
+        if self.media.get(connection_id) is not conn:
+            return
+        slots, sending = conn.free_slots(), {id(p) for p in conn.sending()}
+        for pub_id, pub in self._wanted(connection_id).items():
+            if pub_id not in sending and slots.get(pub.kind, 0) > 0:  # the rest after the answer (sync)
+                slots[pub.kind] -= 1
+                conn.send(pub)
 
     def _send(self, connection_id: str, message: BaseModel) -> None:
         outlet = self.outlets.get(connection_id)
@@ -329,7 +381,7 @@ class LiveRoom:
                 added = [p for i, p in wanted.items() if i not in sending]
                 for pub in added:
                     conn.send(pub)
-                if added:
+                if added or conn.unplaced_kinds():  # attached before an answer that had no m-line for it
                     await self._renegotiate(connection_id, conn, negotiation)
                 if not negotiation.dirty:
                     return

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from aiortc import (
     RTCBundlePolicy,
@@ -26,6 +27,7 @@ from media.aiortc_hooks import (
     IdleTrack,
     SenderPort,
     cap_upstream_remb,
+    compact_rate_counters,
     negotiated_codec,
     prefer_codec,
     request_keyframe,
@@ -38,6 +40,7 @@ from media.transcoding import TranscodedPublication
 
 log = logging.getLogger("haiqiao.media")
 CLOSE_TIMEOUT = 3.0  # pc.close() can hang; never let one client hold shutdown
+compact_rate_counters()  # every receiver's bandwidth estimator, in this process (media/aiortc_hooks.py)
 
 
 def rtc_configuration(ice_servers: list[IceServer]) -> RTCConfiguration:
@@ -80,6 +83,7 @@ class AiortcConnection:
         *,
         accept_media: bool = True,
         transcode: bool = False,
+        on_first_packet: Callable[[str], None] | None = None,
     ) -> None:
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
         self.accept_media = accept_media
@@ -91,6 +95,8 @@ class AiortcConnection:
         ] = {}
         self._on_publication = on_publication
         self._on_state = on_state
+        self._on_first_packet = on_first_packet
+        self._first_kinds: set[str] = set()  # kinds whose first forwarded packet was reported
         self.pc.on("track", self._track)
         self.pc.on("connectionstatechange", self._state)
 
@@ -133,10 +139,14 @@ class AiortcConnection:
     def negotiated(self) -> bool:
         return self.pc.remoteDescription is not None
 
-    async def accept_offer(self, sdp: str) -> str:
+    async def accept_offer(self, sdp: str, before_answer: Callable[[], None] | None = None) -> str:
+        """Answer the client's offer. ``before_answer`` runs once the offer's m-lines exist: tracks it
+        attaches to them (``send``) go out with this answer, with no renegotiation round for them."""
         validate_sdp(sdp)
         sdp = decline_extensions(sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        if before_answer is not None:
+            before_answer()
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return opus_for_weak_links(self.pc.localDescription.sdp)
 
@@ -151,10 +161,17 @@ class AiortcConnection:
             if publication.codec is not None:
                 prefer_codec(transceiver, *publication.codec)
             handle = publication.subscribe(SenderPort(sender))
+            handle.on_first_sent = partial(self._first_sent, publication.kind)
         else:
             handle = publication.subscribe()
             sender = self.pc.addTrack(handle)
         self._sending[id(publication)] = (sender, handle, publication)
+
+    def _first_sent(self, kind: str) -> None:
+        """The first packet of a kind forwarded to this client, from any publication: reported once."""
+        if kind not in self._first_kinds and self._on_first_packet is not None:
+            self._first_kinds.add(kind)
+            self._on_first_packet(kind)
 
     def stop_sending(self, publication: Fanout | TranscodedPublication) -> None:
         self.stop_sending_id(id(publication))
@@ -170,6 +187,19 @@ class AiortcConnection:
                 publication.unsubscribe(handle)
             elif isinstance(publication, TranscodedPublication):
                 publication.unsubscribe(handle)
+
+    def free_slots(self) -> dict[str, int]:
+        """Per kind, how many more tracks ``send`` can put on m-lines the client's offer brought: aiortc's
+        addTrack takes the first transceiver of the kind that carries no track, and one that no m-line
+        is associated with yet would make the answer fail (its kind then has no free slot)."""
+        free: dict[str, int] = {}
+        unassociated: set[str] = set()
+        for t in self.pc.getTransceivers():
+            if t.sender.track is None:
+                if t.mid is None:
+                    unassociated.add(t.kind)
+                free[t.kind] = free.get(t.kind, 0) + 1
+        return {kind: n for kind, n in free.items() if kind not in unassociated}
 
     def unplaced_kinds(self) -> dict[str, int]:
         """Tracks waiting for an m-line of their own: the client must offer that many more."""

@@ -8,6 +8,32 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
+FIRST_PACKET_BUCKETS = (
+    0.05,
+    0.1,
+    0.2,
+    0.3,
+    0.4,
+    0.5,
+    0.6,
+    0.8,
+    1,
+    1.25,
+    1.5,
+    2,
+    2.5,
+    3,
+    4,
+    5,
+    6,
+    8,
+    10,
+    15,
+    20,
+    30,
+    60,
+)
+
 
 class Metrics:
     def __init__(self) -> None:
@@ -28,6 +54,35 @@ class Metrics:
         self.job_runs = Counter(
             "haiqiao_job_runs_total", "Runs of each persisted job in this process", ["job"], registry=self.registry
         )
+
+        # The morning bell, seen from the server: from a connection's join request (or its signaling
+        # socket accepted) to the first RTP packet of each kind forwarded to it (benchmarks/bell.py).
+        self.join_to_first_packet = Histogram(
+            "haiqiao_join_to_first_packet_seconds",
+            "From a connection's join request to the first RTP packet of each kind forwarded to it",
+            ["kind"],
+            buckets=FIRST_PACKET_BUCKETS,
+            registry=self.registry,
+        )
+        self.connect_to_first_packet = Histogram(
+            "haiqiao_connect_to_first_packet_seconds",
+            "From a connection's signaling WebSocket accepted to the first RTP packet of each kind forwarded to it",
+            ["kind"],
+            buckets=FIRST_PACKET_BUCKETS,
+            registry=self.registry,
+        )
+
+    def first_packet_timer(self, requested_at: float | None, accepted_at: float) -> Callable[[str], None]:
+        """What a connection calls with the kind of the first packet of that kind forwarded to it; the
+        times are epoch seconds (the join request may have been served by another process)."""
+
+        def observe(kind: str) -> None:
+            now = time.time()
+            if requested_at is not None:
+                self.join_to_first_packet.labels(kind).observe(now - requested_at)
+            self.connect_to_first_packet.labels(kind).observe(now - accepted_at)
+
+        return observe
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

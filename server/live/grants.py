@@ -15,10 +15,13 @@ from server.auth.security import decode_token, encode_token
 from server.settings import Settings
 
 JOIN_AUDIENCE = "haiqiao:join"
-__all__ = ["Grant", "ice_servers", "issue", "read"]
+__all__ = ["Grant", "ice_servers", "issue", "read", "read_stamped"]
 
 
-def issue(grant: Grant, settings: Settings, now: datetime | None = None) -> str:
+def issue(grant: Grant, settings: Settings, now: datetime | None = None, requested_at: float | None = None) -> str:
+    """``requested_at`` (epoch seconds) is when the join request arrived: carried in milliseconds, so the
+    signaling side can time the join to the first packet it forwards (``iat`` has whole seconds only)."""
+    now = now or datetime.now(UTC)
     claims = {
         "sid": grant.session_id,
         "sub": str(grant.person_id),
@@ -29,19 +32,26 @@ def issue(grant: Grant, settings: Settings, now: datetime | None = None) -> str:
         "school_id": grant.school_id,
         # Each token is new, even two of the same seat in the same second: a token opens one connection.
         "jti": secrets.token_hex(8),
+        "req_ms": round((requested_at if requested_at is not None else now.timestamp()) * 1000),
     }
     return encode_token(
         claims,
         secret=settings.secret_key,
-        now=now or datetime.now(UTC),
+        now=now,
         ttl=timedelta(seconds=settings.join_token_seconds),
         audience=JOIN_AUDIENCE,
     )
 
 
 def read(token: str, settings: Settings) -> Grant:
+    return read_stamped(token, settings)[0]
+
+
+def read_stamped(token: str, settings: Settings) -> tuple[Grant, float | None]:
+    """The grant, and when its join request arrived (epoch seconds; None for a token without the stamp)."""
     claims = decode_token(token, secret=settings.secret_key, audience=JOIN_AUDIENCE)
-    return Grant(
+    requested_ms = claims.get("req_ms")
+    grant = Grant(
         session_id=int(claims["sid"]),
         person_id=int(claims["sub"]),
         role=LiveRole(claims["role"]),
@@ -50,6 +60,7 @@ def read(token: str, settings: Settings) -> Grant:
         school=claims.get("school"),
         school_id=claims.get("school_id"),
     )
+    return grant, requested_ms / 1000 if isinstance(requested_ms, int | float) else None
 
 
 def ice_servers(settings: Settings, login: str, now: float | None = None) -> list[dict[str, object]]:

@@ -26,6 +26,7 @@ from scheduling.enums import AttendanceEventKind, SessionStatus
 from scheduling.session_states import NOBODY, Presence
 from server.attendance.verdicts import store_verdicts
 from server.live import heartbeats
+from server.live.heap import freeze_startup_heap
 from server.models import AttendanceEvent, Session
 from server.schedule.transitions import settle_now, timing_of
 from server.settings import Settings
@@ -85,6 +86,10 @@ class RoomRegistry:
         self.hooks = hooks or RoomHooks()
         self.recovery = recovery
         self.rooms: dict[int, LiveRoom] = {}
+        # Rooms opened at the same instant (the morning bell) each beat: one beat at a time, or two that
+        # both found no row for a room would both insert it.
+        self._beating = asyncio.Lock()
+        self._settled: dict[int, tuple[bool, bool, bool]] = {}  # what each room's status was last settled on
         self.events = RoomEvents(attendance=self.record_attendance, presence=self.presence_changed)
 
     async def accepts(self, session_id: int) -> bool:
@@ -103,6 +108,7 @@ class RoomRegistry:
             room = self.rooms[session.id] = LiveRoom(
                 core, self.events, [], transcode=self.settings.media_path == "transcode"
             )
+            self._settled.pop(session.id, None)  # a new room settles its first presence in any case
             await self.beat()  # from its first connection on, a crash of this process is detectable
         return room
 
@@ -134,14 +140,20 @@ class RoomRegistry:
             db.add(row)
 
     async def presence_changed(self, session_id: int, presence: Presence) -> None:
-        """Host and a receiver together make the session live at once, not at the next sweep."""
-        async with self.sessionmaker() as db, db.begin():
-            session = await db.get(Session, session_id)
-            if session is not None:
-                now = datetime.now(UTC)
-                path = await settle_now(db, session, now, timing_of(self.settings), presence)
-                if path and path[-1].is_final:
-                    await store_verdicts(db, [session_id], self.settings, now)
+        """Host and a receiver together make the session live at once, not at the next sweep. A status
+        follows presence only through a quorum and whether anyone is here (scheduling/session_states.py):
+        while neither changes (the 2nd to 40th classroom of a bell) there is nothing to settle, and the
+        times due are the sweep's."""
+        relevant = (presence.host and presence.receiver_classrooms >= 1, presence.schools >= 2, presence.anyone)
+        if self._settled.get(session_id) != relevant:
+            async with self.sessionmaker() as db, db.begin():
+                session = await db.get(Session, session_id)
+                if session is not None:
+                    now = datetime.now(UTC)
+                    path = await settle_now(db, session, now, timing_of(self.settings), presence)
+                    if path and path[-1].is_final:
+                        await store_verdicts(db, [session_id], self.settings, now)
+            self._settled[session_id] = relevant
         await self.hooks.presence(session_id, presence, self.seat_infos(session_id))
 
     async def session_status(self, session_id: int) -> SessionStatus | None:
@@ -175,7 +187,7 @@ class RoomRegistry:
         await self.hooks.closed(session_id)
 
     async def beat(self) -> None:
-        async with self.sessionmaker() as db, db.begin():
+        async with self._beating, self.sessionmaker() as db, db.begin():
             await heartbeats.beat(db, self.holder, self.rooms, datetime.now(UTC))
 
     async def heartbeat_loop(self) -> None:
@@ -227,6 +239,7 @@ async def running_rooms(app: Any) -> AsyncIterator[None]:
     (bounded) when the app stops."""
     registry: RoomRegistry = app.state.rooms
     await registry.recover_at_start()
+    freeze_startup_heap()  # the service has started: its own objects need no collecting (server/live/heap.py)
     beating = asyncio.ensure_future(registry.heartbeat_loop())
     try:
         yield

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -22,6 +23,15 @@ router = APIRouter(tags=["live"])
 Researcher = Annotated[Person, Depends(require_roles(Role.researcher))]
 
 
+async def _arrival() -> float:
+    return time.time()
+
+
+# Resolved before the caller and the database (dependencies run in the order they are declared): the
+# join token carries it, so the first forwarded packet can be timed from the request (server/metrics.py).
+Arrival = Annotated[float, Depends(_arrival)]
+
+
 class JoinIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: LiveRole
@@ -39,14 +49,20 @@ class JoinOut(BaseModel):
 
 @router.post("/sessions/{session_id}/join", response_model=JoinOut, summary="进入课堂: 领取信令令牌")
 async def join(
-    session_id: IdParam, body: JoinIn, db: DbSession, caller: CurrentUser, settings: SettingsDep, request: Request
+    session_id: IdParam,
+    body: JoinIn,
+    arrived: Arrival,
+    db: DbSession,
+    caller: CurrentUser,
+    settings: SettingsDep,
+    request: Request,
 ) -> JoinOut:
     grant = await grant_for(db, session_id, caller, body.role, body.classroom_id)
     scheme = "wss" if request.url.scheme == "https" else "ws"
     room_router: RoomRouter = request.app.state.router
     signaling_url = await room_router.signaling_url(db, session_id, f"{scheme}://{request.url.netloc}")
     return JoinOut(
-        token=grants.issue(grant, settings),
+        token=grants.issue(grant, settings, requested_at=arrived),
         signaling_url=signaling_url,
         ice_servers=grants.ice_servers(settings, caller.login),
         role=grant.role,

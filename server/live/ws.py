@@ -13,12 +13,13 @@ import uuid
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from media.live_room import LiveRoom, Outlet
+from media.live_room import LiveRoom, Outlet, wire_text
 from media.signaling import ClientMessage, CloseCode, ErrorCode, ErrorOut, client_message
 from scheduling.errors import Unauthenticated
 from server.live import grants
 from server.live.join import JOINABLE
 from server.live.registry import RoomRegistry
+from server.metrics import Metrics
 
 log = logging.getLogger("haiqiao.live")
 router = APIRouter()
@@ -80,7 +81,7 @@ class Connection:
 
     async def writer(self) -> None:
         while (message := await self.outlet.next()) is not None:
-            await self.ws.send_text(message.model_dump_json())
+            await self.ws.send_text(wire_text(message))
         await self.ws.close(self.outlet.close_code or CloseCode.normal, self.outlet.close_reason)
 
     async def liveness(self) -> None:
@@ -104,8 +105,9 @@ def _unknown_type(raw: str) -> bool:
 async def signaling(ws: WebSocket, token: str = "") -> None:
     registry: RoomRegistry = ws.app.state.rooms
     await ws.accept()
+    accepted_at = time.time()
     try:
-        grant = grants.read(token, ws.app.state.settings)
+        grant, requested_at = grants.read_stamped(token, ws.app.state.settings)
     except Unauthenticated as exc:
         await ws.close(CloseCode.invalid_token, exc.code)
         return
@@ -122,7 +124,9 @@ async def signaling(ws: WebSocket, token: str = "") -> None:
     room = await registry.room(session)
     connection_id = uuid.uuid4().hex
     outlet = Outlet()
-    await room.join(grant, connection_id, outlet)
+    metrics: Metrics | None = getattr(ws.app.state, "metrics", None)
+    stamp = metrics.first_packet_timer(requested_at, accepted_at) if metrics is not None else None
+    await room.join(grant, connection_id, outlet, on_first_packet=stamp)
     conn = Connection(ws, room, connection_id, outlet, ws.app.state.settings.signaling_liveness_seconds)
     tasks = [
         asyncio.ensure_future(conn.reader()),

@@ -25,7 +25,7 @@ from aiortc.rtp import (
 )
 
 from media import aiortc_hooks
-from media.aiortc_hooks import IdleTrack, SenderPort, tap_rtp
+from media.aiortc_hooks import CompactRateCounter, IdleTrack, SenderPort, tap_rtp
 
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
 
@@ -166,3 +166,58 @@ async def test_a_reused_sender_reports_to_its_new_port_only() -> None:
     assert not first.ready
     track.stop()
     await asyncio.wait_for(sender.stop(), 3)
+
+
+def test_the_compact_rate_counter_gives_aiortcs_rates_and_every_estimator_uses_it() -> None:
+    import random
+
+    from aiortc.rate import RemoteBitrateEstimator
+
+    stock = CompactRateCounter.__bases__[0]  # aiortc's own RateCounter, whatever the module now holds
+    assert stock.__module__ == "aiortc.rate"
+    rng = random.Random(7)
+    for _ in range(20):
+        window = rng.choice([5, 50, 1000])
+        ours, theirs = CompactRateCounter(window, 8000), stock(window, 8000)
+        now = rng.randrange(1 << 20)
+        for _ in range(400):
+            now += rng.choice([0, 1, 1, 2, 7, 30, window - 1, window, 3 * window])  # gaps beyond the window too
+            if rng.random() < 0.02:
+                ours.reset()
+                theirs.reset()
+            size = rng.randrange(1, 1400)
+            ours.add(size, now)
+            theirs.add(size, now)
+            probe = now + rng.choice([0, 1, window // 2, window + 5])
+            assert ours.rate(probe) == theirs.rate(probe)
+            assert (ours._total.count, ours._total.value) == (theirs._total.count, theirs._total.value)
+    aiortc_hooks.compact_rate_counters()
+    estimator = RemoteBitrateEstimator()
+    assert isinstance(estimator.incoming_bitrate, CompactRateCounter)  # looked up in aiortc.rate at call time
+    assert "RateCounter(1000, 8000)" in inspect.getsource(RemoteBitrateEstimator.__init__)
+    receiver = RTCRtpReceiver("video", FakeTransport())  # type: ignore[arg-type]
+    assert isinstance(receiver._RTCRtpReceiver__remote_bitrate_estimator.incoming_bitrate, CompactRateCounter)  # type: ignore[attr-defined]
+
+
+async def test_a_codec_preference_given_between_offer_and_answer_orders_that_answer() -> None:
+    # The relay attaches a subscriber's tracks once its offer is applied, so that they go out with the
+    # answer: the publisher's codec must still come first in it, from the negotiated ``_codecs``.
+    from aiortc import RTCPeerConnection, RTCSessionDescription
+
+    client, relay = RTCPeerConnection(), RTCPeerConnection()
+    client.addTransceiver("video", direction="recvonly")
+    await client.setLocalDescription(await client.createOffer())
+    await relay.setRemoteDescription(RTCSessionDescription(sdp=client.localDescription.sdp, type="offer"))
+    (transceiver,) = relay.getTransceivers()
+    assert transceiver._codecs[0].mimeType == "video/VP8"  # aiortc's own order, negotiated without a preference
+    relay.addTrack(IdleTrack("video"))
+    h264 = {"packetization-mode": "1", "level-asymmetry-allowed": "1", "profile-level-id": "42e01f"}
+    aiortc_hooks.prefer_codec(transceiver, "video/H264", h264)
+    await relay.setLocalDescription(await relay.createAnswer())
+    video = next(line for line in relay.localDescription.sdp.splitlines() if line.startswith("m=video"))
+    first_pt = video.split()[3]
+    assert f"a=rtpmap:{first_pt} H264/90000" in relay.localDescription.sdp
+    fmtp = next(line for line in relay.localDescription.sdp.splitlines() if line.startswith(f"a=fmtp:{first_pt} "))
+    assert "profile-level-id=42e01f" in fmtp
+    await client.close()
+    await relay.close()

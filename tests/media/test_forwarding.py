@@ -259,3 +259,18 @@ async def test_sequence_numbers_wrap(start: int) -> None:
     seqs = [h[2] for h in port.headers()]
     assert len(seqs) == 12
     assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:], strict=False))
+
+
+async def test_a_subscriber_says_once_when_its_first_packet_went_out() -> None:
+    fanout, _, _ = make()
+    port = FakePort()
+    down = fanout.subscribe(port)
+    told: list[int] = []
+    down.on_first_sent = lambda: told.append(len(port.out))
+    fanout.push(Pkt(1, 3000, DELTA), "VP8")  # not a start point: nothing goes out, nothing is told
+    await settle()
+    assert told == []
+    fanout.push(Pkt(2, 6000, KEY), "VP8")
+    fanout.push(Pkt(3, 9000, DELTA), "VP8")
+    await settle()
+    assert told == [1]  # told once the packet was handed to the sender, and only once

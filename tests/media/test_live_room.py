@@ -7,9 +7,9 @@ from datetime import datetime
 
 import pytest
 
-from media.live_room import LiveRoom, Outlet, RoomEvents
+from media.live_room import LiveRoom, Outlet, RoomEvents, wire_text
 from media.room import Grant, Room
-from media.signaling import Chat, CloseCode, Leave, Welcome
+from media.signaling import Chat, ChatOut, CloseCode, Leave, Pong, Seats, Welcome
 from scheduling.enums import AttendanceEventKind as K
 from scheduling.enums import LiveRole, SessionKind
 from scheduling.session_states import Presence
@@ -98,3 +98,20 @@ async def test_a_leave_is_carried_out_whole_even_when_its_socket_reader_is_cance
     await asyncio.sleep(0.3)
     assert slow.attendance[-1] == (K.leave, "h")
     assert log.presence[-1] == Presence()
+
+
+async def test_a_seat_list_not_yet_written_gives_way_to_the_newer_one_and_order_is_kept() -> None:
+    # A bell: forty joins, each a whole seat list for every connection; only the newest one is news.
+    outlet = Outlet(size=4)
+    lists = [Seats(seats=[], floor=str(n)) for n in range(4)]
+    chat = ChatOut(seat="s1", name="岱西", text="老师好", at="08:00")
+    outlet.send(lists[0])
+    outlet.send(chat)
+    outlet.send(lists[1])
+    outlet.send(lists[2])  # replaces lists[1]: neither was written
+    outlet.send(Pong())
+    outlet.send(lists[3])  # the outlet is full, and its last message is no seat list: lost, like any other
+    outlet.close(CloseCode.normal, "")
+    assert await drain(outlet) == [lists[0], chat, lists[2], Pong()]
+    assert wire_text(lists[2]) == lists[2].model_dump_json()
+    assert wire_text(lists[2]) is wire_text(lists[2])  # one encoding, however many sockets write it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import time_machine
@@ -12,6 +13,7 @@ from scheduling.enums import LiveRole
 from server.attendance.verdicts import store_verdicts
 from server.jobs.lifecycle import sweep
 from server.live import heartbeats
+from server.live.registry import RoomRegistry
 from server.models import AttendanceEvent, RoomHeartbeat, Session, SessionVerdict
 from server.schedule.transitions import timing_of
 from tests.conftest import Api
@@ -93,3 +95,20 @@ async def test_a_session_judged_before_its_crash_was_noticed_is_judged_again(dem
         after = (await db.exec(select(SessionVerdict).where(col(SessionVerdict.session_id) == session_id))).one()
     assert not after.held  # together one minute of forty, not forty
     assert after.together_seconds == 60
+
+
+async def test_rooms_opened_at_once_each_beat_without_colliding(demo_api: Api) -> None:
+    # The morning bell opens many rooms at the same instant; each opening beats for every room held,
+    # and two beats that both found no row must not both insert one (a UNIQUE failure left a
+    # classroom without its welcome).
+    ids = [await _class(demo_api, day) for day in ("2026-11-24", "2026-11-25", "2026-11-26")]
+    registry = RoomRegistry(demo_api.settings, demo_api.sessionmaker)
+    async with demo_api.sessionmaker() as db:
+        sessions = [await db.get(Session, i) for i in ids]
+    try:
+        await asyncio.gather(*(registry.room(s) for s in sessions if s is not None))
+        async with demo_api.sessionmaker() as db:
+            beating = (await db.exec(select(RoomHeartbeat.session_id))).all()
+        assert sorted(beating) == sorted(ids)
+    finally:
+        await registry.close()
