@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from media.interface import IceServer
 from media.live_room import LiveRoom, RoomEvents
 from media.room import Grant, Room
 from media.signaling import SeatInfo
@@ -225,12 +224,6 @@ class RoomRegistry:
             with contextlib.suppress(Exception):
                 await self.hooks.closed(session_id)
         self.rooms.clear()
-
-
-def ice_server_objects(servers: list[dict[str, Any]]) -> list[IceServer]:
-    return [
-        IceServer(urls=list(s["urls"]), username=s.get("username"), credential=s.get("credential")) for s in servers
-    ]
 
 
 @asynccontextmanager

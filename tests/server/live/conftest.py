@@ -7,6 +7,7 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -31,29 +32,41 @@ class LiveServer:
             resp = await client.post("/api/v1/auth/token", data={"username": login, "password": PASSWORD})
             return str(resp.json()["access_token"])
 
-    async def create_session(self, host_login: str = "t-gaoting", **over: object) -> int:
-        """A sync class 高亭 → 岱西 + 长涂 starting now, so it is open at once."""
-        start = datetime.now(UTC) + timedelta(minutes=1)
+    async def people(self) -> dict[str, int]:
+        """Every person's id by login (as the scheduler sees them)."""
         async with httpx.AsyncClient(base_url=self.url) as client:
             headers = {"Authorization": f"Bearer {await self.token('scheduler')}"}
-            teacher = (await client.get("/api/v1/people", params={"school_id": 1}, headers=headers)).json()
-            host = next(p for p in teacher if p["login"] == host_login)
-            body = {
-                "kind": "sync_class",
-                "community_id": 1,
-                "title": "直播测试课",
-                "subject": "数学",
-                "host_classroom_id": ROOM_GAOTING,
-                "host_teacher_id": host["id"],
-                "receiver_classroom_ids": [ROOM_DAIXI, ROOM_CHANGTU],
-                "start": start.isoformat(),
-                "end": (start + timedelta(minutes=40)).isoformat(),
-            }
-            body.update(over)
+            return {p["login"]: p["id"] for p in (await client.get("/api/v1/people", headers=headers)).json()}
+
+    async def post_session(
+        self, host_login: str = "t-gaoting", *, starts_in: timedelta = timedelta(minutes=1), **over: object
+    ) -> dict[str, Any]:
+        """A session booked by the scheduler: a 40-minute sync class 高亭 → 岱西 + 长涂 starting
+        ``starts_in`` from now, hosted by ``host_login``, with any field of the body given over it."""
+        start = datetime.now(UTC) + starts_in
+        body: dict[str, object] = {
+            "kind": "sync_class",
+            "community_id": 1,
+            "title": "直播测试课",
+            "subject": "数学",
+            "host_classroom_id": ROOM_GAOTING,
+            "host_teacher_id": (await self.people())[host_login],
+            "receiver_classroom_ids": [ROOM_DAIXI, ROOM_CHANGTU],
+            "start": start.isoformat(),
+            "end": (start + timedelta(minutes=40)).isoformat(),
+            **over,
+        }
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            headers = {"Authorization": f"Bearer {await self.token('scheduler')}"}
             resp = await client.post("/api/v1/sessions", json=body, headers=headers)
-            assert resp.status_code == 201, resp.text
-            assert resp.json()["status"] == "open"
-            return int(resp.json()["id"])
+        assert resp.status_code == 201, resp.text
+        return dict(resp.json())
+
+    async def create_session(self, host_login: str = "t-gaoting", **over: object) -> int:
+        """A session open at once (it starts within the lobby); its id."""
+        created = await self.post_session(host_login, **over)
+        assert created["status"] == "open"
+        return int(created["id"])
 
 
 def free_port() -> int:

@@ -23,25 +23,19 @@ ROOM_ERZHONG, ROOM_QUSHANZHONG, CO_BUILT = 3, 6, 2
 
 async def short_class(server: LiveServer, seconds_ahead: int, length: int) -> tuple[int, datetime]:
     """岱山二中 (main island) teaches 衢山初中 (衢山岛) for `length` seconds, starting shortly."""
-    async with httpx.AsyncClient(base_url=server.url) as client:
-        headers = {"Authorization": f"Bearer {await server.token('scheduler')}"}
-        people = (await client.get("/api/v1/people", headers=headers)).json()
-        start = datetime.now(UTC) + timedelta(seconds=seconds_ahead)
-        end = start + timedelta(seconds=length)
-        body = {
-            "kind": "sync_class",
-            "community_id": CO_BUILT,
-            "title": "八年级英语 联岛课堂",
-            "subject": "英语",
-            "host_classroom_id": ROOM_ERZHONG,
-            "host_teacher_id": next(p["id"] for p in people if p["login"] == "t-erzhong"),
-            "receiver_classroom_ids": [ROOM_QUSHANZHONG],
-            "start": start.isoformat(),
-            "end": end.isoformat(),
-        }
-        resp = await client.post("/api/v1/sessions", json=body, headers=headers)
-        assert resp.status_code == 201, resp.text
-        return int(resp.json()["id"]), end
+    start = datetime.now(UTC) + timedelta(seconds=seconds_ahead)
+    end = start + timedelta(seconds=length)
+    created = await server.post_session(
+        "t-erzhong",
+        community_id=CO_BUILT,
+        title="八年级英语 联岛课堂",
+        subject="英语",
+        host_classroom_id=ROOM_ERZHONG,
+        receiver_classroom_ids=[ROOM_QUSHANZHONG],
+        start=start.isoformat(),
+        end=end.isoformat(),
+    )
+    return int(created["id"]), end
 
 
 async def test_a_class_held_from_two_browsers_counts_on_the_dashboard(live_server: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]

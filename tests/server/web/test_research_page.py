@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-import httpx
 import pytest
 
 from tests.server.live.conftest import LiveServer
@@ -15,26 +12,16 @@ ROOM_GAOTING_REC = 2
 
 
 async def research_session(server: LiveServer, lesson_id: int) -> int:
-    async with httpx.AsyncClient(base_url=server.url) as client:
-        headers = {"Authorization": f"Bearer {await server.token('scheduler')}"}
-        people = (await client.get("/api/v1/people", headers=headers)).json()
-        ids = {p["login"]: p["id"] for p in people}
-        start = datetime.now(UTC) + timedelta(minutes=1)
-        body = {
-            "kind": "research",
-            "community_id": 1,
-            "title": "评课: 分数的初步认识",
-            "subject": "数学",
-            "host_classroom_id": ROOM_GAOTING_REC,
-            "host_teacher_id": ids["t-gaoting-2"],
-            "participant_teacher_ids": [ids["t-daixi"]],
-            "lesson_session_id": lesson_id,
-            "start": start.isoformat(),
-            "end": (start + timedelta(minutes=40)).isoformat(),
-        }
-        resp = await client.post("/api/v1/sessions", json=body, headers=headers)
-        assert resp.status_code == 201, resp.text
-        return int(resp.json()["id"])
+    created = await server.post_session(
+        "t-gaoting-2",
+        kind="research",
+        title="评课: 分数的初步认识",
+        host_classroom_id=ROOM_GAOTING_REC,
+        receiver_classroom_ids=[],
+        participant_teacher_ids=[(await server.people())["t-daixi"]],
+        lesson_session_id=lesson_id,
+    )
+    return int(created["id"])
 
 
 async def test_teachers_of_two_schools_meet_in_a_grid(live_server: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.server.live.conftest import ROOM_DAIXI, ROOM_GAOTING, LiveServer
+from tests.server.live.conftest import ROOM_DAIXI, LiveServer
 from tests.server.web.conftest import open_page, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.media]
@@ -16,22 +16,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.media]
 async def test_the_terminal_joins_its_session_by_itself_and_leaves_when_it_ends(  # type: ignore[no-untyped-def]
     live_server: LiveServer, browser
 ) -> None:
+    created = await live_server.post_session(
+        title="五年级科学 同步课堂",
+        subject="科学",
+        receiver_classroom_ids=[ROOM_DAIXI],
+        starts_in=timedelta(minutes=40),
+    )
     async with httpx.AsyncClient(base_url=live_server.url) as api:
         api.headers["Authorization"] = f"Bearer {await live_server.token('scheduler')}"
-        people = (await api.get("/api/v1/people", params={"school_id": 1})).json()
-        start = datetime.now(UTC) + timedelta(minutes=40)
-        body = {
-            "kind": "sync_class",
-            "community_id": 1,
-            "title": "五年级科学 同步课堂",
-            "subject": "科学",
-            "host_classroom_id": ROOM_GAOTING,
-            "host_teacher_id": next(p["id"] for p in people if p["login"] == "t-gaoting"),
-            "receiver_classroom_ids": [ROOM_DAIXI],
-            "start": start.isoformat(),
-            "end": (start + timedelta(minutes=40)).isoformat(),
-        }
-        created = (await api.post("/api/v1/sessions", json=body)).json()
         assert created["status"] == "scheduled"
 
         terminal = await open_page(browser, live_server, "dev-daixi-1", "/terminal?poll=1&spread=2")
