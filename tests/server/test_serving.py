@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.server.live.conftest import free_port
+from tests.server.live.conftest import free_port, wait_healthy
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(90)]
 
@@ -32,13 +32,7 @@ async def test_a_connection_that_never_sends_a_request_is_closed(tmp_path: Path)
         [haiqiao, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            for _ in range(600):
-                try:
-                    await client.get("/healthz")
-                    break
-                except httpx.HTTPError:
-                    await asyncio.sleep(0.1)
+        await wait_healthy(f"http://127.0.0.1:{port}")
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         opened = time.monotonic()
         assert await asyncio.wait_for(reader.read(1), 15) == b""  # closed by the server, nothing said

@@ -24,7 +24,7 @@ from server.db.migrate import upgrade
 from server.demo.loader import load_demo
 from server.models import AttendanceEvent, Session
 from server.settings import Settings
-from tests.server.live.conftest import PASSWORD, ROOM_DAIXI, LiveServer, free_port
+from tests.server.live.conftest import PASSWORD, ROOM_DAIXI, LiveServer, free_port, wait_healthy
 
 pytestmark = pytest.mark.media
 
@@ -38,18 +38,6 @@ def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-
-
-async def wait_healthy(base: str) -> None:
-    async with httpx.AsyncClient(base_url=base) as client:
-        for _ in range(600):  # a minute: a loaded two-core machine starts a server slowly
-            try:
-                if (await client.get("/healthz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("the service did not start")
 
 
 async def seated_class(url: str, base: str) -> tuple[int, list]:

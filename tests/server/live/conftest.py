@@ -69,6 +69,20 @@ class LiveServer:
         return int(created["id"])
 
 
+async def wait_healthy(url: str) -> None:
+    """Until a service started as a process answers /healthz: up to a minute (a loaded two-core machine
+    starts one slowly)."""
+    async with httpx.AsyncClient(base_url=url) as client:
+        for _ in range(600):
+            try:
+                if (await client.get("/healthz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{url} did not start")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -27,7 +27,7 @@ from server.db.engine import make_engine, make_sessionmaker
 from server.demo.loader import load_demo
 from server.models import AttendanceEvent
 from server.settings import Settings
-from tests.server.live.conftest import PASSWORD, ROOM_CHANGTU, ROOM_DAIXI, LiveServer, free_port
+from tests.server.live.conftest import PASSWORD, ROOM_CHANGTU, ROOM_DAIXI, LiveServer, free_port, wait_healthy
 from tests.server.live.test_browser import CHROMIUM, FLAGS, decoded, open_classroom, wait_for_video, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.media, pytest.mark.timeout(240)]
@@ -69,18 +69,6 @@ class Cluster:
                 process.kill()
 
 
-async def healthy(url: str) -> None:
-    async with httpx.AsyncClient(base_url=url) as client:
-        for _ in range(600):  # a minute: a loaded two-core machine starts a server slowly
-            try:
-                if (await client.get("/healthz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"{url} did not start")
-
-
 async def sweeps(url: str) -> float:
     async with httpx.AsyncClient(base_url=url) as client:
         text = (await client.get("/metrics")).text
@@ -101,7 +89,7 @@ async def cluster(database_url: str, redis_url: str, redis_prefix: str) -> Async
     c = Cluster(env)
     try:
         urls = [c.start("worker", "w1"), c.start("worker", "w2"), c.start("app", "a1"), c.start("app", "a2")]
-        await asyncio.gather(*(healthy(u) for u in urls))
+        await asyncio.gather(*(wait_healthy(u) for u in urls))
         yield c
     finally:
         await asyncio.to_thread(c.stop)
@@ -205,8 +193,8 @@ async def test_serve_with_local_media_workers_places_classes_on_them(
     )
     cluster.apps["app"] = (process, f"http://127.0.0.1:{port}")
     try:
-        await healthy(f"http://127.0.0.1:{port}")
-        await healthy(f"http://127.0.0.1:{worker_port}")
+        await wait_healthy(f"http://127.0.0.1:{port}")
+        await wait_healthy(f"http://127.0.0.1:{worker_port}")
         session_id = await LiveServer(f"http://127.0.0.1:{port}", Settings(), None).create_session(
             receiver_classroom_ids=[ROOM_DAIXI]
         )
