@@ -185,8 +185,17 @@ def expected_seconds(episodes: list[tuple[float, float, bool]]) -> float:
     return total
 
 
+async def sample_every(pid: int, period: float, samples: list[tuple[float, int, int]]) -> None:
+    """The relay's memory and open files every `period` seconds, classrooms coming and going meanwhile."""
+    began = time.monotonic()
+    while True:
+        await asyncio.sleep(period)
+        samples.append(((time.monotonic() - began) / 60, *rss_and_fds(pid)))
+
+
 async def main(minutes: float, seed: int) -> None:
     rng = random.Random(seed)
+    samples: list[tuple[float, int, int]] = []
     with tempfile.TemporaryDirectory() as tmp:
         db_url = f"sqlite+aiosqlite:///{tmp}/soak.db"
         env = {
@@ -235,7 +244,9 @@ async def main(minutes: float, seed: int) -> None:
             started, soak_start = time.monotonic(), datetime.now(UTC)
             until = time.time() + minutes * 60
             lives = [asyncio.ensure_future(classroom_life(url, r, session_id, until, rng)) for r in rooms]
+            sampler = asyncio.ensure_future(sample_every(server.pid, 300.0, samples))
             await asyncio.gather(*lives)
+            sampler.cancel()
             await asyncio.sleep(GRACE + 5)  # the last dropped seats are given up
             end_mem, end_fds = rss_and_fds(server.pid)  # host and researchers only again
             elapsed = time.monotonic() - started
@@ -262,6 +273,11 @@ async def main(minutes: float, seed: int) -> None:
         f"({100 * (end_mem / start_mem - 1):+.1f} %, goal < 5 %)"
     )
     print(f"relay open files: {start_fds} → {end_fds} ({100 * (end_fds / start_fds - 1):+.1f} %)")
+    if samples:
+        print(
+            "relay memory / open files during the run (classrooms connected or not): "
+            + ", ".join(f"{m:.0f} min {rss / 2**20:.0f} MiB / {fds}" for m, rss, fds in samples)
+        )
     if lost:
         print(f"host or researcher connections lost during the run: {len(lost)} ({lost[0]!r})")
     print(f"host picture at each researcher: {', '.join(f'{f:.1f}' for f in fps)} fps over {elapsed / 60:.0f} min")

@@ -91,25 +91,43 @@ def remb_of(packet: Any) -> int | None:
     return None
 
 
-def capped_remb(packet: Any, limit: int | None) -> Any:
-    """The same REMB with its bitrate lowered to ``limit``; anything else unchanged."""
-    bitrate = remb_of(packet)
-    if bitrate is None or limit is None or bitrate <= limit:
-        return packet
-    _, ssrcs = unpack_remb_fci(packet.fci)
-    return RtcpPsfbPacket(
-        fmt=RTCP_PSFB_APP, ssrc=packet.ssrc, media_ssrc=packet.media_ssrc, fci=pack_remb_fci(limit, ssrcs)
-    )
+class UpstreamRemb:
+    """One REMB per publisher for all its video. aiortc's receivers each send their own estimate, and a
+    browser applies a REMB to its whole connection: a camera, its thumbnail and a screen would each cap
+    the others. Each receiver's estimate is kept, capped by its publication's ``limit()``, and every
+    REMB the publisher gets is their sum over all of its SSRCs."""
 
+    def __init__(self) -> None:
+        self._estimates: dict[int, tuple[int, list[int], Callable[[], int | None]]] = {}
 
-def cap_upstream_remb(receiver: RTCRtpReceiver, limit: Callable[[], int | None]) -> None:
-    """Our REMB to the publisher never asks for more than ``limit()`` (the subscribers' estimates)."""
-    original = receiver._send_rtcp
+    def add(self, receiver: RTCRtpReceiver, limit: Callable[[], int | None]) -> None:
+        original = receiver._send_rtcp
+        key = id(receiver)
 
-    async def send(packet: Any) -> None:
-        await original(capped_remb(packet, limit()))
+        async def send(packet: Any) -> None:
+            bitrate = remb_of(packet)
+            if bitrate is None:
+                await original(packet)
+                return
+            _, ssrcs = unpack_remb_fci(packet.fci)
+            self._estimates[key] = (bitrate, list(ssrcs), limit)
+            await original(self.combined(packet))
 
-    receiver._send_rtcp = send  # type: ignore[method-assign]
+        receiver._send_rtcp = send  # type: ignore[method-assign]
+
+    def remove(self, receiver: RTCRtpReceiver) -> None:
+        self._estimates.pop(id(receiver), None)
+
+    def total(self) -> int:
+        total = 0
+        for bitrate, _, limit in self._estimates.values():
+            cap = limit()
+            total += bitrate if cap is None else min(bitrate, cap)
+        return total
+
+    def combined(self, packet: Any) -> Any:
+        ssrcs = sorted({ssrc for _, listed, _ in self._estimates.values() for ssrc in listed})
+        return RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=packet.ssrc, media_ssrc=0, fci=pack_remb_fci(self.total(), ssrcs))
 
 
 def prefer_codec(transceiver: RTCRtpTransceiver, mime_type: str, parameters: dict[str, Any]) -> None:

@@ -202,6 +202,7 @@ class Fanout:
     ) -> None:
         self.kind = kind
         self.stream_id = stream_id
+        self.source = "microphone" if kind == "audio" else "camera"  # media/signaling.Source, set by the peer
         self.codec = codec  # (mime type, parameters) the publisher negotiated: subscribers prefer it
         self.clock = clock
         self._ask_keyframe = ask_keyframe

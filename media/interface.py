@@ -32,6 +32,7 @@ class IceServer:
 class Publication(Protocol):
     kind: str  # "audio" | "video"
     stream_id: str  # the publisher's MediaStream id as the clients see it
+    source: str  # media/signaling.Source: microphone, camera, thumb, screen or document
 
     def set_muted(self, muted: bool) -> None: ...
 
@@ -66,6 +67,12 @@ class Connection(Protocol):
     def unplaced_kinds(self) -> dict[str, int]: ...
 
     def sending_mids(self) -> dict[str, str]: ...
+
+    def sending_sources(self) -> dict[str, str]: ...
+
+    def estimate(self) -> int | None:
+        """The client's latest bandwidth estimate for what it receives (its REMB), bit/s."""
+        ...
 
     async def close(self) -> None: ...
 

@@ -22,8 +22,10 @@ from pydantic import BaseModel
 
 from media.forwarding import Fanout
 from media.interface import IceServer
+from media.layers import LayerGovernor
 from media.peer import AiortcConnection
-from media.room import (
+from media.room import Room
+from media.room_actions import (
     AcceptOffer,
     Action,
     Close,
@@ -33,11 +35,19 @@ from media.room import (
     Record,
     Release,
     Resync,
-    Room,
     Send,
     StartGrace,
 )
-from media.signaling import ClientMessage, CloseCode, ErrorCode, ErrorOut, Renegotiate, Seats, ServerAnswer
+from media.signaling import (
+    ClientMessage,
+    CloseCode,
+    ErrorCode,
+    ErrorOut,
+    Renegotiate,
+    Seats,
+    ServerAnswer,
+    Source,
+)
 from media.transcoding import TranscodedPublication
 from scheduling.enums import AttendanceEventKind
 from scheduling.session_states import Presence
@@ -45,6 +55,7 @@ from scheduling.session_states import Presence
 log = logging.getLogger("haiqiao.live")
 NEGOTIATION_TIMEOUT = 10.0
 OUTLET_SIZE = 64
+LINK_CHECK_SECONDS = 1.0  # how often each subscriber's bandwidth estimate is looked at (media/layers.py)
 
 Publication = Fanout | TranscodedPublication
 
@@ -154,6 +165,8 @@ class LiveRoom:
         self.media: dict[str, AiortcConnection] = {}
         self.negotiations: dict[str, _Negotiation] = {}
         self.graces: dict[str, asyncio.Task[None]] = {}
+        self.governors: dict[str, LayerGovernor] = {}
+        self._links: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()  # the core's decisions and their attendance commits, one at a time
         self._closing: set[asyncio.Task[None]] = set()
         self._handlers: dict[type, Callable[[Any], Awaitable[None]]] = {
@@ -183,6 +196,8 @@ class LiveRoom:
         """``on_first_packet(kind)`` is told when the first packet of each kind has been forwarded to the
         connection (the morning bell's server-side stamp)."""
         self.outlets[connection_id] = outlet
+        if self._links is None or self._links.done():
+            self._links = asyncio.ensure_future(self._watch_links())
         if on_first_packet is not None:
             self.first_packet_hooks[connection_id] = on_first_packet
         await self._decide(lambda now: self.core.join(grant, connection_id, now))
@@ -201,6 +216,8 @@ class LiveRoom:
 
     async def shutdown(self) -> None:
         await self._decide(self.core.shutdown)
+        if self._links is not None:
+            self._links.cancel()
         for task in self.graces.values():
             task.cancel()
         for conn in list(self.media.values()):
@@ -252,6 +269,7 @@ class LiveRoom:
         """Stop forwarding the connection's publications at once; its peer connection closes behind."""
         conn = self.media.pop(action.connection_id, None)
         self.negotiations.pop(action.connection_id, None)
+        self.governors.pop(action.connection_id, None)
         if conn is None:
             return
         for other in self.media.values():
@@ -264,9 +282,10 @@ class LiveRoom:
         self.graces[action.connection_id] = asyncio.ensure_future(self._grace(action.connection_id, action.seconds))
 
     async def _mute(self, action: Mute) -> None:
+        """A seat's audio or its camera (with its thumbnail); a screen share is stopped, not muted."""
         conn = self.media.get(action.connection_id)
         for pub in conn.publications if conn else []:
-            if pub.kind == action.kind:
+            if pub.kind == action.kind and pub.source in (Source.microphone, Source.camera, Source.thumb):
                 pub.set_muted(action.muted)
 
     async def _grace(self, connection_id: str, seconds: float) -> None:
@@ -286,6 +305,7 @@ class LiveRoom:
                 accept_media=accept_media,
                 transcode=self.transcode,
                 on_first_packet=partial(self._first_packet, connection_id),
+                source_of=partial(self.core.source_of, connection_id),
             )
             self.negotiations[connection_id] = _Negotiation()
         return conn
@@ -310,7 +330,10 @@ class LiveRoom:
             self._send(connection_id, ErrorOut(code=ErrorCode.bad_sdp, message=message))
             await self._release(Release(connection_id))
             return
-        self._send(connection_id, ServerAnswer(sdp=answer, tracks=conn.sending_mids()))
+        self._send(
+            connection_id,
+            ServerAnswer(sdp=answer, tracks=conn.sending_mids(), sources=conn.sending_sources()),
+        )
         pending = negotiation.pending_offer
         if pending is not None and not pending.done():
             pending.set_result(None)  # the renegotiation the room asked for
@@ -352,12 +375,32 @@ class LiveRoom:
                 outlet.close(CloseCode.going_away, "media failed")
 
     def _wanted(self, connection_id: str) -> dict[int, Publication]:
+        """The publications the core's subscriptions name; a thumbnail its publisher does not send is
+        replaced by the camera (clients of the first round publish no thumbnail)."""
         out: dict[int, Publication] = {}
-        for source in self.core.sources_for(connection_id):
-            conn = self.media.get(source)
-            for pub in conn.publications if conn else []:
+        for publisher, source in self.core.subscriptions_for(connection_id):
+            conn = self.media.get(publisher)
+            by_source = {pub.source: pub for pub in conn.publications} if conn else {}
+            pub = by_source.get(source) or (by_source.get(Source.camera) if source is Source.thumb else None)
+            if pub is not None:
                 out[id(pub)] = pub
         return out
+
+    def _constrain(self, connection_id: str, constrained: bool, _now: datetime) -> list[Action]:
+        return self.core.bandwidth_constrained(connection_id, constrained)
+
+    async def _watch_links(self) -> None:
+        """Each subscriber's estimate, every second, through its governor: cameras go to thumbnails on a
+        link that cannot carry them and come back when it can (media/layers.py)."""
+        loop = asyncio.get_running_loop()
+        while not self.core.ended:
+            await asyncio.sleep(LINK_CHECK_SECONDS)
+            for connection_id, conn in list(self.media.items()):
+                governor = self.governors.setdefault(connection_id, LayerGovernor())
+                if governor.update(conn.estimate(), loop.time()):
+                    constrained = governor.constrained
+                    log.info("session %s: %s constrained=%s", self.session_id, connection_id, constrained)
+                    await self._decide(partial(self._constrain, connection_id, constrained))
 
     async def sync(self, connection_id: str) -> None:
         """Bring what a connection receives in line with what it should; renegotiate when tracks were added."""

@@ -26,7 +26,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from media.aiortc_hooks import (
     IdleTrack,
     SenderPort,
-    cap_upstream_remb,
+    UpstreamRemb,
     compact_rate_counters,
     negotiated_codec,
     prefer_codec,
@@ -84,8 +84,11 @@ class AiortcConnection:
         accept_media: bool = True,
         transcode: bool = False,
         on_first_packet: Callable[[str], None] | None = None,
+        source_of: Callable[[str | None, str], str] | None = None,
     ) -> None:
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
+        self._source_of = source_of or (lambda mid, kind: "microphone" if kind == "audio" else "camera")
+        self._upstream_remb = UpstreamRemb()
         self.accept_media = accept_media
         self.transcode = transcode
         self.id = uuid.uuid4().hex[:12]
@@ -114,7 +117,9 @@ class AiortcConnection:
                 track.kind, stream_id, lambda: request_keyframe(receiver), codec=negotiated_codec(transceiver)
             )
             tap_rtp(receiver, publication.push)
-            cap_upstream_remb(receiver, publication.remb_limit)
+            if track.kind == "video":
+                self._upstream_remb.add(receiver, publication.remb_limit)
+        publication.source = self._source_of(transceiver.mid, track.kind)
         self.publications.append(publication)
         result = self._on_publication(publication)
         if asyncio.iscoroutine(result):
@@ -220,6 +225,24 @@ class AiortcConnection:
             for t in self.pc.getTransceivers()
             if t.mid is not None and id(t.sender) in by_sender
         }
+
+    def sending_sources(self) -> dict[str, str]:
+        """Transceiver mid → which of its seat's sources the publication on it is."""
+        by_sender = {id(sender): pub.source for sender, _, pub in self._sending.values()}
+        return {
+            t.mid: by_sender[id(t.sender)]
+            for t in self.pc.getTransceivers()
+            if t.mid is not None and id(t.sender) in by_sender
+        }
+
+    def estimate(self) -> int | None:
+        """The client's latest REMB (it covers the whole connection): the highest its video senders heard."""
+        estimates = [
+            handle.estimate
+            for _, handle, _ in self._sending.values()
+            if isinstance(handle, Downstream) and handle.estimate is not None
+        ]
+        return max(estimates) if estimates else None
 
     async def close(self) -> None:
         for fanout in self.publications:

@@ -16,6 +16,21 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from media.room_actions import (
+    AcceptOffer,
+    Action,
+    Close,
+    Grant,
+    MediaKind,
+    Mute,
+    PresenceChanged,
+    Record,
+    Release,
+    Resync,
+    Send,
+    StartGrace,
+)
+from media.sdp import mid_kinds
 from media.signaling import (
     Bye,
     Chat,
@@ -34,104 +49,13 @@ from media.signaling import (
     SeatInfo,
     Seats,
     SeatState,
+    Share,
+    Source,
+    Watch,
     Welcome,
 )
 from scheduling.enums import AttendanceEventKind, LiveRole, SessionKind
 from scheduling.session_states import Presence
-
-MediaKind = str  # "audio" | "video"
-
-
-@dataclass(frozen=True)
-class Grant:
-    """What a join token allows: one session, one person, one role, one classroom."""
-
-    session_id: int
-    person_id: int
-    role: LiveRole
-    classroom_id: int | None
-    name: str
-    school: str | None
-    school_id: int | None
-
-    @property
-    def seat_key(self) -> str:
-        """Who holds the seat: a classroom for classroom roles, the person otherwise."""
-        if self.role in (LiveRole.host, LiveRole.receiver) and self.classroom_id is not None:
-            return f"c{self.classroom_id}-{self.role.value}"
-        return f"p{self.person_id}-{self.role.value}"
-
-
-# --- what the room asks for ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Send:
-    connection_id: str
-    message: BaseModel
-
-
-@dataclass(frozen=True)
-class Close:
-    """Close that connection's socket with an application close code (docs/signaling.md)."""
-
-    connection_id: str
-    code: int
-    reason: str
-
-
-@dataclass(frozen=True)
-class Record:
-    """An attendance event: committed before any action after it is carried out."""
-
-    grant: Grant
-    kind: AttendanceEventKind
-    connection_id: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class PresenceChanged:
-    presence: Presence
-
-
-@dataclass(frozen=True)
-class Resync:
-    """Bring every connection's subscriptions in line with ``Room.sources_for`` (but the one named)."""
-
-    except_connection: str | None = None
-
-
-@dataclass(frozen=True)
-class AcceptOffer:
-    connection_id: str
-    sdp: str
-    accept_media: bool
-
-
-@dataclass(frozen=True)
-class Release:
-    """Close the connection's media (its publications stop for everyone)."""
-
-    connection_id: str
-
-
-@dataclass(frozen=True)
-class StartGrace:
-    """Call ``Room.expire(connection_id)`` after ``seconds`` unless the seat came back."""
-
-    connection_id: str
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Mute:
-    connection_id: str
-    kind: MediaKind
-    muted: bool
-
-
-Action = Send | Close | Record | PresenceChanged | Resync | AcceptOffer | Release | StartGrace | Mute
 
 
 @dataclass
@@ -142,6 +66,10 @@ class Seat:
     state: SeatState = SeatState.connected
     hand: bool = False
     muted: dict[MediaKind, bool] = field(default_factory=dict)
+    sources: dict[str, Source] = field(default_factory=dict)  # mid → source, as its latest offer said
+    sharing: set[Source] = field(default_factory=set)  # screen / document shown to the room now
+    full: set[str] | None = None  # seats whose camera it receives at full quality; None: all
+    constrained: bool = False  # its link cannot carry full cameras now: thumbnails (media/layers.py)
 
     @property
     def role(self) -> LiveRole:
@@ -178,6 +106,8 @@ class Room:
             Chat: self._chat,  # type: ignore[dict-item]
             MuteRequest: self._mute,  # type: ignore[dict-item]
             FloorRequest: self._floor,  # type: ignore[dict-item]
+            Share: self._share,  # type: ignore[dict-item]
+            Watch: self._watch,  # type: ignore[dict-item]
         }
 
     # --- who sees whom ---------------------------------------------------------------------------
@@ -197,6 +127,7 @@ class Room:
                 hand=s.hand,
                 muted_audio=s.muted.get("audio", False),
                 muted_video=s.muted.get("video", False),
+                sharing=sorted(s.sharing),
             )
             for s in self.visible()
         ]
@@ -224,6 +155,30 @@ class Room:
             ):
                 out.append(source.connection_id)
         return out
+
+    def subscriptions_for(self, connection_id: str) -> list[tuple[str, Source]]:
+        """(publisher connection, source) pairs this connection should receive: each seat's microphone,
+        its camera at full quality or its thumbnail, and its screen or document camera while shared.
+        The screen comes at full quality whatever the link: it is what the pupils read."""
+        seat = self.by_connection.get(connection_id)
+        if seat is None:
+            return []
+        out: list[tuple[str, Source]] = []
+        for source_connection in self.sources_for(connection_id):
+            source = self.by_connection[source_connection]
+            full = not seat.constrained and (seat.full is None or source.public_id in seat.full)
+            out.append((source_connection, Source.microphone))
+            out.append((source_connection, Source.camera if full else Source.thumb))
+            out += [(source_connection, shared) for shared in sorted(source.sharing)]
+        return out
+
+    def source_of(self, connection_id: str, mid: str | None, kind: MediaKind) -> Source:
+        """What a connection publishes on that mid: as its offer labelled it, else by kind."""
+        seat = self.by_connection.get(connection_id)
+        labelled = seat.sources.get(mid or "") if seat is not None else None
+        if labelled is not None:
+            return labelled
+        return Source.microphone if kind == "audio" else Source.camera
 
     def is_muted(self, connection_id: str, kind: MediaKind) -> bool:
         seat = self.by_connection.get(connection_id)
@@ -256,6 +211,8 @@ class Room:
         actions: list[Action] = []
         if seat is None:
             seat = Seat(grant=grant, public_id=self.new_public_id(), connection_id=connection_id)
+            if grant.role is LiveRole.observer:
+                seat.full = set()  # the patrol wall's tiles: thumbnails until one is watched
             self.seats[grant.seat_key] = seat
             actions.append(Record(grant, AttendanceEventKind.join, connection_id, now))
             reconnected = False
@@ -272,6 +229,7 @@ class Room:
                     Release(old),
                 ]
             seat.connection_id, seat.state, seat.grant = connection_id, SeatState.connected, grant
+            seat.sources, seat.sharing, seat.constrained = {}, set(), False  # a new peer connection
             actions.append(Record(grant, AttendanceEventKind.reconnect, connection_id, now))
             reconnected = True
         self.by_connection[connection_id] = seat
@@ -366,6 +324,10 @@ class Room:
             actions = self._error(
                 seat, ErrorCode.observer_cannot_publish, "巡课者不能发送音视频 / observers cannot publish"
             )
+        problem = source_problem(msg.sources, mid_kinds(msg.sdp))
+        if problem is not None:
+            return self._error(seat, ErrorCode.bad_source, problem)  # the offer is not taken: nothing changes
+        seat.sources = dict(msg.sources)
         return [*actions, AcceptOffer(seat.connection_id, msg.sdp, accept_media=not observer)]
 
     def _ping(self, seat: Seat, _msg: BaseModel, _now: datetime) -> list[Action]:
@@ -407,4 +369,56 @@ class Room:
         for other in self.seats.values():
             if other.public_id == msg.seat:
                 other.hand = False
+            elif other.role is LiveRole.receiver:
+                other.sharing.clear()  # a classroom's share ends with its floor
         return [*self._seats_update(), Resync()]
+
+    def _share(self, seat: Seat, msg: Share, _now: datetime) -> list[Action]:
+        if seat.role is LiveRole.observer:
+            return self._error(seat, ErrorCode.not_allowed, "巡课者不能共享 / observers cannot share")
+        if msg.active and seat.role is LiveRole.receiver and self.floor != seat.public_id:
+            return self._error(
+                seat,
+                ErrorCode.floor_required,
+                "听讲端需主讲端给予发言权后才能共享 / a receiving classroom shares only with the floor",
+            )
+        if msg.active and msg.source not in seat.sources.values():
+            return self._error(
+                seat,
+                ErrorCode.bad_source,
+                f"offer 中没有标为 {msg.source.value} 的轨道 / no track of the offer is labelled {msg.source.value}",
+            )
+        if (msg.source in seat.sharing) == msg.active:
+            return []
+        if msg.active:
+            seat.sharing.add(msg.source)
+        else:
+            seat.sharing.discard(msg.source)
+        return [*self._seats_update(), Resync()]
+
+    def _watch(self, seat: Seat, msg: Watch, _now: datetime) -> list[Action]:
+        seat.full = None if msg.seats is None else set(msg.seats)
+        return [Resync()]
+
+    def bandwidth_constrained(self, connection_id: str, constrained: bool) -> list[Action]:
+        """The connection's link can (not) carry full cameras now (media/layers.py decides, with
+        hysteresis): its cameras switch to thumbnails or back."""
+        seat = self.by_connection.get(connection_id)
+        if seat is None or seat.constrained == constrained:
+            return []
+        seat.constrained = constrained
+        return [Resync()]
+
+
+def source_problem(sources: dict[str, Source], kinds: dict[str, str]) -> str | None:
+    """Why an offer's source labels cannot be taken, or None: each label once, on an m-line of its kind."""
+    seen: set[Source] = set()
+    for mid, source in sources.items():
+        if mid not in kinds:
+            return f"offer 中没有 mid {mid} / the offer has no m-line with mid {mid}"
+        if kinds[mid] != source.kind:
+            return f"{source.value} 不能用于 {kinds[mid]} 轨道 / {source.value} on a {kinds[mid]} m-line"
+        if source in seen:
+            return f"两个轨道都标为 {source.value} / two tracks claim {source.value}"
+        seen.add(source)
+    return None

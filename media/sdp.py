@@ -30,3 +30,15 @@ def opus_for_weak_links(sdp: str) -> str:
         ):
             out.append(f"a=fmtp:{rtpmap.group(1)} " + ";".join(f"{k}={v}" for k, v in WEAK_LINK_OPUS.items()))
     return "\r\n".join(out)
+
+
+def mid_kinds(sdp: str) -> dict[str, str]:
+    """Each m-line's mid → its kind ("audio", "video", …), in the order of the SDP."""
+    out: dict[str, str] = {}
+    kind: str | None = None
+    for line in sdp.replace("\r\n", "\n").split("\n"):
+        if line.startswith("m="):
+            kind = line[2:].split(" ", 1)[0]
+        elif line.startswith("a=mid:") and kind is not None:
+            out[line[6:].strip()] = kind
+    return out

@@ -20,12 +20,36 @@ class Msg(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Source(StrEnum):
+    """What a published track shows (LiveKit's track sources; Galène's camera/screenshare labels)."""
+
+    microphone = "microphone"
+    camera = "camera"
+    screen = "screen"  # courseware: getDisplayMedia, contentHint "detail", ≤ 5 fps
+    document = "document"  # a second video input: the classroom's document camera (实物展台)
+    thumb = "thumb"  # the camera again at a quarter of its size, ~150 kbit/s: the patrol wall's layer
+
+    @property
+    def kind(self) -> str:
+        return "audio" if self is Source.microphone else "video"
+
+    @property
+    def shared(self) -> bool:
+        """Shown to others only while its seat says it is sharing (``share``)."""
+        return self in (Source.screen, Source.document)
+
+
+MAX_MIDS = 16
+
+
 # --- client → server -------------------------------------------------------------------------------
 
 
 class Offer(Msg):
     type: Literal["offer"]
     sdp: str = Field(min_length=10, max_length=MAX_SDP)
+    # transceiver mid → what the client sends on it; mids left out default by kind (microphone, camera)
+    sources: dict[Annotated[str, Field(max_length=16)], Source] = Field(default_factory=dict, max_length=MAX_MIDS)
 
 
 class Ping(Msg):
@@ -62,7 +86,26 @@ class FloorRequest(Msg):
     seat: str | None = Field(default=None, max_length=64)
 
 
-ClientMessage = Annotated[Offer | Ping | Leave | Hand | Chat | MuteRequest | FloorRequest, Field(discriminator="type")]
+class Share(Msg):
+    """Start or stop showing a screen or the document camera to the room (on a transceiver the offer
+    labelled with that source; its track is replaced, never its m-line)."""
+
+    type: Literal["share"]
+    source: Literal[Source.screen, Source.document]
+    active: bool
+
+
+class Watch(Msg):
+    """Which seats' cameras to receive at full quality; the others come as thumbnails. ``null``: all of
+    them (the default, but for observers, whose default is none: the patrol wall's tiles)."""
+
+    type: Literal["watch"]
+    seats: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=64)
+
+
+ClientMessage = Annotated[
+    Offer | Ping | Leave | Hand | Chat | MuteRequest | FloorRequest | Share | Watch, Field(discriminator="type")
+]
 client_message = TypeAdapter(ClientMessage)
 
 
@@ -84,6 +127,7 @@ class SeatInfo(BaseModel):
     hand: bool = False
     muted_audio: bool = False
     muted_video: bool = False
+    sharing: list[Source] = Field(default_factory=list)  # screen or document shown to the room now
 
 
 class Welcome(Msg):
@@ -102,6 +146,8 @@ class ServerAnswer(Msg):
     sdp: str
     # transceiver mid → the seat whose audio/video it carries
     tracks: dict[str, str]
+    # transceiver mid → which of that seat's sources it carries (camera, thumb, screen, …)
+    sources: dict[str, Source] = Field(default_factory=dict)
 
 
 class Renegotiate(Msg):
@@ -141,6 +187,8 @@ class ErrorCode(StrEnum):
     observer_cannot_publish = "observer_cannot_publish"
     rate_limited = "rate_limited"
     unknown_seat = "unknown_seat"
+    bad_source = "bad_source"  # a mid labelled twice, a label on the wrong kind of m-line, an unknown mid
+    floor_required = "floor_required"  # a receiving classroom shares only while it has the floor
 
 
 class ErrorOut(Msg):

@@ -13,6 +13,7 @@ class TranscodedPublication:
     def __init__(self, source: MediaStreamTrack, kind: str, stream_id: str) -> None:
         self.kind = kind
         self.stream_id = stream_id
+        self.source = "microphone" if kind == "audio" else "camera"
         self._source = source
         self._relay = MediaRelay()
         self._muted = False

@@ -9,7 +9,7 @@ import secrets
 import time
 from datetime import UTC, datetime, timedelta
 
-from media.room import Grant
+from media.room_actions import Grant
 from scheduling.enums import LiveRole
 from server.auth.security import decode_token, encode_token
 from server.settings import Settings

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from media.live_room import LiveRoom, RoomEvents
-from media.room import Grant, Room
+from media.room import Room
+from media.room_actions import Grant
 from media.signaling import SeatInfo
 from scheduling.enums import AttendanceEventKind, SessionStatus
 from scheduling.session_states import NOBODY, Presence

@@ -22,6 +22,7 @@ from aiortc.rtp import (
     RtcpRtpfbPacket,
     RtpPacket,
     pack_remb_fci,
+    unpack_remb_fci,
 )
 
 from media import aiortc_hooks
@@ -119,15 +120,44 @@ async def test_a_sender_port_learns_the_negotiation_and_takes_the_subscribers_fe
     await asyncio.wait_for(sender.stop(), 3)  # the idle packetizer ends when its track stops
 
 
-def test_our_remb_upstream_is_capped_by_the_subscribers() -> None:
-    remb = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=1, media_ssrc=0, fci=pack_remb_fci(1_500_000, [42]))
-    assert aiortc_hooks.remb_of(remb) == 1_500_000
-    capped = aiortc_hooks.capped_remb(remb, 300_000)
-    assert aiortc_hooks.remb_of(capped) == 300_000
-    assert aiortc_hooks.capped_remb(remb, 2_000_000) is remb  # never raised
-    assert aiortc_hooks.capped_remb(remb, None) is remb  # no subscriber has reported yet
+class _Receiver:
+    """What UpstreamRemb wraps of an aiortc receiver: the method its RTCP leaves by."""
+
+    def __init__(self) -> None:
+        self.sent: list[RtcpPsfbPacket] = []
+
+    async def _send_rtcp(self, packet: RtcpPsfbPacket) -> None:
+        self.sent.append(packet)
+
+
+async def test_one_remb_per_publisher_sums_its_video_capped_by_the_subscribers() -> None:
+    """A camera, its thumbnail and a screen from one browser: each REMB it gets covers all three SSRCs
+    and asks for their sum, the camera's part capped by its subscribers (a browser applies a REMB to its
+    whole connection, so three separate ones would each cap the other two)."""
+    upstream = aiortc_hooks.UpstreamRemb()
+    camera, thumb, screen = _Receiver(), _Receiver(), _Receiver()
+    camera_cap: list[int | None] = [None]
+    upstream.add(camera, lambda: camera_cap[0])  # type: ignore[arg-type]
+    upstream.add(thumb, lambda: None)  # type: ignore[arg-type]
+    upstream.add(screen, lambda: None)  # type: ignore[arg-type]
+
+    def remb(bitrate: int, ssrc: int) -> RtcpPsfbPacket:
+        return RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=1, media_ssrc=0, fci=pack_remb_fci(bitrate, [ssrc]))
+
+    await camera._send_rtcp(remb(1_500_000, 11))
+    await thumb._send_rtcp(remb(200_000, 12))
+    await screen._send_rtcp(remb(1_000_000, 13))
+    last = screen.sent[-1]
+    assert aiortc_hooks.remb_of(last) == 2_700_000
+    assert sorted(unpack_remb_fci(last.fci)[1]) == [11, 12, 13]
+    camera_cap[0] = 300_000  # the camera's subscribers can take no more
+    await thumb._send_rtcp(remb(200_000, 12))
+    assert aiortc_hooks.remb_of(thumb.sent[-1]) == 1_500_000
     pli = RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=1, media_ssrc=42)
-    assert aiortc_hooks.capped_remb(pli, 1) is pli
+    await camera._send_rtcp(pli)
+    assert camera.sent[-1] is pli  # anything but a REMB passes untouched
+    upstream.remove(screen)  # type: ignore[arg-type]
+    assert upstream.total() == 500_000
 
 
 def test_codec_preference_puts_the_publishers_codec_first() -> None:

@@ -8,7 +8,8 @@ from datetime import datetime
 import pytest
 
 from media.live_room import LiveRoom, Outlet, RoomEvents, wire_text
-from media.room import Grant, Room
+from media.room import Room
+from media.room_actions import Grant
 from media.signaling import Chat, ChatOut, CloseCode, Leave, Pong, Seats, Welcome
 from scheduling.enums import AttendanceEventKind as K
 from scheduling.enums import LiveRole, SessionKind

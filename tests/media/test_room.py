@@ -5,7 +5,8 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from media.room import (
+from media.room import Room
+from media.room_actions import (
     AcceptOffer,
     Action,
     Close,
@@ -14,7 +15,6 @@ from media.room import (
     PresenceChanged,
     Record,
     Release,
-    Room,
     Send,
     StartGrace,
 )

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from clients.bot import run_bot
-from media.room import Grant
+from media.room_actions import Grant
 from scheduling.enums import LiveRole
 from server.auth.security import encode_token
 from server.live import grants
