@@ -26,16 +26,18 @@ class TrackCount:
     frames: int = 0
     bytes: int = 0
     first_at: float | None = None
-    source: str | None = None
+    seat: str | None = None  # whose track it carries
+    source: str | None = None  # which of that seat's sources: camera, thumb, screen, …
 
     @classmethod
-    def of(cls, received: Received, sources: dict[str, str]) -> TrackCount:
+    def of(cls, received: Received, seats: dict[str, str], sources: dict[str, str]) -> TrackCount:
         return cls(
             kind=received.kind,
             mid=received.mid,
             frames=received.frames,
             bytes=received.bytes,
             first_at=received.first_at,
+            seat=seats.get(received.mid or ""),
             source=sources.get(received.mid or ""),
         )
 
@@ -59,7 +61,8 @@ class BotReport:
             "tracks": [
                 {
                     "kind": t.kind,
-                    "from": t.source,
+                    "from": t.seat,
+                    "source": t.source,
                     "frames": t.frames,
                     "kbps": round(t.bytes * 8 / 1000 / self.seconds, 1) if self.seconds else 0.0,
                 }
@@ -99,6 +102,8 @@ class Bot:
         texture: bool = False,
         bitrate: int | None = None,
         link: IslandLink | None = None,
+        sources: tuple[str, ...] = ("microphone", "camera"),
+        remb_cap: int | None = None,
     ) -> None:
         self.report = BotReport(role=role)
         self.link = link  # an emulated weak link every datagram of this classroom crosses
@@ -106,7 +111,10 @@ class Bot:
         self.size, self.texture, self.bitrate = size, texture, bitrate
         self.peer: ClientPeer | None = None
         self.ws: Any = None
-        self.track_sources: dict[str, str] = {}
+        self.sources = sources  # what it publishes (media/signaling.Source values)
+        self.remb_cap = remb_cap  # its REMB never says more: a subscriber whose link looks this narrow
+        self.track_seats: dict[str, str] = {}  # mid → seat
+        self.track_sources: dict[str, str] = {}  # mid → source
         self.started = time.monotonic()
         self.welcome = asyncio.Event()
         self.seat: str | None = None
@@ -135,14 +143,16 @@ class Bot:
             texture=self.texture,
             bitrate=self.bitrate,
             on_first_video=self._first_video,
+            sources=self.sources,
         )
+        self.peer.cap_remb(lambda: self.remb_cap)  # read at each REMB: it may change while in class
         async with websockets.connect(f"{signaling_url}?token={token}", max_size=2**20) as ws:
             self.ws = ws
             reader = asyncio.ensure_future(self._read())
             pinger = asyncio.ensure_future(self._ping())
             try:
                 await asyncio.wait_for(self.welcome.wait(), 10)
-                await self._send({"type": "offer", "sdp": await self._through(await self.peer.offer())})
+                await self._offer(await self.peer.offer())
                 if stop is None:
                     await asyncio.sleep(seconds)
                 else:
@@ -151,11 +161,32 @@ class Bot:
                 await self._send({"type": "leave"})
             finally:
                 self.report.seconds = time.monotonic() - self.started
-                self.report.tracks = [TrackCount.of(r, self.track_sources) for r in self.peer.received]
+                self.report.tracks = self.counts()
                 pinger.cancel()
                 reader.cancel()
                 await self.peer.close()
         return self.report
+
+    def counts(self) -> list[TrackCount]:
+        """What it received so far, per track, with the seat and source each came from."""
+        if self.peer is None:
+            return []
+        return [TrackCount.of(r, self.track_seats, self.track_sources) for r in self.peer.received]
+
+    def frames_by_source(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for track in self.counts():
+            key = track.source or track.kind
+            out[key] = out.get(key, 0) + track.frames
+        return out
+
+    async def message(self, message: dict[str, Any]) -> None:
+        """Send a protocol message (``share``, ``watch``, ``floor``, …) on the open connection."""
+        await self._send(message)
+
+    async def _offer(self, sdp: str) -> None:
+        assert self.peer is not None
+        await self._send({"type": "offer", "sdp": await self._through(sdp), "sources": self.peer.sources()})
 
     async def _through(self, offer: str) -> str:
         if self.link is None:
@@ -185,12 +216,12 @@ class Bot:
             elif kind == "seats":
                 self.report.seats = msg["seats"]
             elif kind == "answer":
-                self.track_sources.update(msg.get("tracks", {}))
+                self.track_seats.update(msg.get("tracks", {}))
+                self.track_sources.update(msg.get("sources", {}))
                 answer = self.link.answer_through(msg["sdp"]) if self.link else msg["sdp"]
                 await self.peer.accept_answer(answer)
             elif kind == "renegotiate":
-                offer = await self.peer.offer_more(int(msg.get("audio", 0)), int(msg.get("video", 0)))
-                await self._send({"type": "offer", "sdp": await self._through(offer)})
+                await self._offer(await self.peer.offer_more(int(msg.get("audio", 0)), int(msg.get("video", 0))))
             elif kind == "error":
                 self.report.errors.append(f"{msg['code']}: {msg['message']}")
 

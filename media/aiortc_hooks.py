@@ -91,6 +91,27 @@ def remb_of(packet: Any) -> int | None:
     return None
 
 
+def capped_remb(packet: Any, limit: int | None) -> Any:
+    """The same REMB with its bitrate lowered to ``limit``; anything else unchanged."""
+    bitrate = remb_of(packet)
+    if bitrate is None or limit is None or bitrate <= limit:
+        return packet
+    _, ssrcs = unpack_remb_fci(packet.fci)
+    return RtcpPsfbPacket(
+        fmt=RTCP_PSFB_APP, ssrc=packet.ssrc, media_ssrc=packet.media_ssrc, fci=pack_remb_fci(limit, ssrcs)
+    )
+
+
+def cap_remb(receiver: RTCRtpReceiver, limit: Callable[[], int | None]) -> None:
+    """The receiver's REMB never says more than ``limit()``: a headless classroom playing a narrow link."""
+    original = receiver._send_rtcp
+
+    async def send(packet: Any) -> None:
+        await original(capped_remb(packet, limit()))
+
+    receiver._send_rtcp = send  # type: ignore[method-assign]
+
+
 class UpstreamRemb:
     """One REMB per publisher for all its video. aiortc's receivers each send their own estimate, and a
     browser applies a REMB to its whole connection: a camera, its thumbnail and a screen would each cap
@@ -185,6 +206,7 @@ class SenderPort:
         self.on_keyframe_request: Callable[[], None] = lambda: None
         self.on_nack: Callable[[int], bytes | None] = lambda seq: None
         self.on_remb: Callable[[int], None] = lambda bitrate: None
+        self.remb_streams = 1  # SSRCs the last REMB covered: Chromium sends one for all, aiortc one each
         self._packets = 0
         self._octets = 0
         # aiortc reuses a stopped transceiver's sender for the next track (a reconnect, a new floor):
@@ -208,7 +230,9 @@ class SenderPort:
 
         async def handle_rtcp(packet: Any) -> None:
             bitrate = remb_of(packet)
-            if bitrate is not None and self.ssrc in unpack_remb_fci(packet.fci)[1]:
+            listed = unpack_remb_fci(packet.fci)[1] if bitrate is not None else []
+            if bitrate is not None and self.ssrc in listed:
+                self.remb_streams = len(listed)
                 self.on_remb(bitrate)
             await original_rtcp(packet)
 
@@ -230,6 +254,15 @@ class SenderPort:
         self.mid = parameters.muxId
         self.ready = True
         self.on_ready()
+
+    @property
+    def resume(self) -> tuple[int, int, float] | None:
+        """Kept on the sender itself: aiortc hands a stopped transceiver's sender to the next track."""
+        return getattr(self.sender, "_haiqiao_resume", None)
+
+    @resume.setter
+    def resume(self, value: tuple[int, int, float] | None) -> None:
+        self.sender._haiqiao_resume = value  # type: ignore[attr-defined]
 
     async def send_rtp(self, data: bytes) -> None:
         await self.sender.transport._send_rtp(data)

@@ -13,12 +13,13 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RtpPacket, unpack_remb_fci
 
-from media.aiortc_hooks import pin_bitrate, tap_rtp, watch_sent_rtp
+from media.aiortc_hooks import cap_remb, pin_bitrate, remb_of, tap_rtp, watch_sent_rtp
 from media.interface import IceServer
 from media.peer import CLOSE_TIMEOUT, rtc_configuration
 from media.rtp import FrameCounter, is_rtcp, parse_header
@@ -56,8 +57,12 @@ class ClientPeer:
         texture: bool = False,
         bitrate: int | None = None,
         on_first_video: Callable[[float], None] | None = None,
+        sources: tuple[str, ...] = ("microphone", "camera"),
     ) -> None:
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
+        self._published: dict[int, str] = {}  # id(transceiver) → the source it sends
+        self._remb_limit: Callable[[], int | None] | None = None
+        self.remb_heard: list[tuple[float, int, int]] = []  # (monotonic, bit/s, SSRCs listed) the relay asked
         self.received: list[Received] = []
         self.sent_at: dict[int, float] = {}  # own video frames: RTP timestamp → monotonic when sent
         self._counters: list[FrameCounter] = []
@@ -65,15 +70,51 @@ class ClientPeer:
         self._video_ssrc: int | None = None
         self.pc.on("track", self._on_track)
         if publish:
-            self.pc.addTrack(ToneTrack())
-            video = self.pc.addTrack(TestCardTrack(*size, texture=texture))
-            self._video_ssrc = video._ssrc
-            watch_sent_rtp(video, self._sent)
-            if bitrate is not None:
-                pin_bitrate(video, bitrate)
+            width, height = size
+            tracks: dict[str, Callable[[], MediaStreamTrack]] = {
+                "microphone": ToneTrack,
+                "camera": lambda: TestCardTrack(width, height, texture=texture),
+                # A quarter of the camera's size at 10 frames a second, as a browser's thumbnail layer.
+                "thumb": lambda: TestCardTrack(max(16, width // 4), max(16, height // 4), fps=10),
+                # Courseware: a mostly still page, 5 frames a second.
+                "screen": lambda: TestCardTrack(width, height, fps=5),
+                "document": lambda: TestCardTrack(width, height, fps=10),
+            }
+            for source in sources:
+                sender = self.pc.addTrack(tracks[source]())
+                self._published[id(self._transceiver_of_sender(sender))] = source
+                if source == "camera":
+                    self._video_ssrc = sender._ssrc
+                    watch_sent_rtp(sender, self._sent)
+                    self._hear_remb(sender)
+                    if bitrate is not None:
+                        pin_bitrate(sender, bitrate)
         else:
             self.pc.addTransceiver("audio", direction="recvonly")
             self.pc.addTransceiver("video", direction="recvonly")
+
+    def _hear_remb(self, sender: RTCRtpSender) -> None:
+        original = sender._handle_rtcp_packet
+
+        async def handle(packet: Any) -> None:
+            bitrate = remb_of(packet)
+            if bitrate is not None:
+                self.remb_heard.append((time.monotonic(), bitrate, len(unpack_remb_fci(packet.fci)[1])))
+                del self.remb_heard[:-1000]
+            await original(packet)
+
+        sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
+
+    def cap_remb(self, limit: Callable[[], int | None]) -> None:
+        """Every REMB this client sends says at most ``limit()`` (tracks received from now on)."""
+        self._remb_limit = limit
+
+    def _transceiver_of_sender(self, sender: object) -> object:
+        return next(t for t in self.pc.getTransceivers() if t.sender is sender)
+
+    def sources(self) -> dict[str, str]:
+        """Each publishing transceiver's mid → its source, for the offer's ``sources``."""
+        return {t.mid: self._published[id(t)] for t in self.pc.getTransceivers() if t.mid and id(t) in self._published}
 
     def _sent(self, data: bytes) -> None:
         if len(data) < 12 or is_rtcp(data):
@@ -117,6 +158,8 @@ class ClientPeer:
                     self._on_first_video(now)
 
         tap_rtp(transceiver.receiver, on_packet)
+        if self._remb_limit is not None and track.kind == "video":
+            cap_remb(transceiver.receiver, self._remb_limit)
 
     async def offer(self) -> str:
         await self.pc.setLocalDescription(await self.pc.createOffer())

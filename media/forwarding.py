@@ -44,6 +44,10 @@ class Port(Protocol):
     on_keyframe_request: Callable[[], None]
     on_nack: Callable[[int], bytes | None]
     on_remb: Callable[[int], None]
+    remb_streams: int  # how many SSRCs the REMB behind the latest on_remb covered
+    # Where the previous subscriber on this same sender stopped (next sequence number, last timestamp,
+    # when): a reused sender must continue, or the receiver's SRTP replay check drops the new packets.
+    resume: tuple[int, int, float] | None
 
     async def send_rtp(self, data: bytes) -> None: ...
 
@@ -72,8 +76,14 @@ class Downstream:
         self.history: list[tuple[int, bytes] | None] = [None] * HISTORY if self.video else []
         self.header: HeaderWriter | None = None
         self.estimate: int | None = None  # the subscriber's latest REMB, bits per second
+        self.estimate_share: int | None = None  # its part of it for this stream, when one REMB covers several
         self.forwarded = self.dropped = self.retransmitted = 0
+        self.forwarded_bytes = 0
         self.on_first_sent: Callable[[], None] | None = None  # told once, when the first packet has gone out
+        if port.resume is not None:
+            self.next_seq, self.last_ts, self.last_sent_at = port.resume
+            self.sent_next = self.next_seq
+            self.source_ssrc = -1  # any publisher's stream is a new source: timestamps continue too
         self.unsupported = False
         self._wake = asyncio.Event()
         self._task = asyncio.ensure_future(self._run())
@@ -90,6 +100,7 @@ class Downstream:
 
     def _remb(self, bitrate: int) -> None:
         self.estimate = bitrate
+        self.estimate_share = bitrate // max(1, self.port.remb_streams)
 
     def _want_start(self) -> None:
         self.waiting = True
@@ -181,12 +192,14 @@ class Downstream:
                     continue  # not connected (yet, or any more): the packet is lost like on the wire
                 port.sent(ntp, ts, len(packet.payload))
                 self.forwarded += 1
+                self.forwarded_bytes += len(data)
                 if self.forwarded == 1 and self.on_first_sent is not None:
                     self.on_first_sent()
 
     def close(self) -> None:
         self._task.cancel()
         self.queue.clear()
+        self.port.resume = (self.sent_next, self.last_ts, self.last_sent_at)
 
 
 class Fanout:

@@ -393,13 +393,30 @@ class LiveRoom:
         """Each subscriber's estimate, every second, through its governor: cameras go to thumbnails on a
         link that cannot carry them and come back when it can (media/layers.py)."""
         loop = asyncio.get_running_loop()
+        sent: dict[str, tuple[float, int]] = {}  # connection → (when, video bytes forwarded by then)
         while not self.core.ended:
             await asyncio.sleep(LINK_CHECK_SECONDS)
+            now = loop.time()
+            for gone in sent.keys() - self.media.keys():
+                del sent[gone]
             for connection_id, conn in list(self.media.items()):
+                total = conn.video_bytes_sent()
+                then, before = sent.get(connection_id, (now, total))
+                sent[connection_id] = (now, total)
+                need = (total - before) * 8 / (now - then) if now > then and total >= before else 0.0
                 governor = self.governors.setdefault(connection_id, LayerGovernor())
-                if governor.update(conn.estimate(), loop.time()):
+                estimate = conn.estimate()
+                if governor.update(estimate, now, need):
                     constrained = governor.constrained
-                    log.info("session %s: %s constrained=%s", self.session_id, connection_id, constrained)
+                    seat = self.core.public_id_of(connection_id)
+                    log.info(
+                        "session %s: seat %s %s (estimate %s bit/s, sent %.0f bit/s)",
+                        self.session_id,
+                        seat,
+                        "to thumbnails" if constrained else "tries full cameras again",
+                        estimate,
+                        need,
+                    )
                     await self._decide(partial(self._constrain, connection_id, constrained))
 
     async def sync(self, connection_id: str) -> None:

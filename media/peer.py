@@ -236,13 +236,22 @@ class AiortcConnection:
         }
 
     def estimate(self) -> int | None:
-        """The client's latest REMB (it covers the whole connection): the highest its video senders heard."""
-        estimates = [
-            handle.estimate
+        """The client's bandwidth estimate for all the video it receives: Chromium's one REMB covers every
+        stream, aiortc sends one per stream; the per-stream shares add up to the total either way."""
+        shares = [
+            handle.estimate_share
             for _, handle, _ in self._sending.values()
-            if isinstance(handle, Downstream) and handle.estimate is not None
+            if isinstance(handle, Downstream) and handle.video and handle.estimate_share is not None
         ]
-        return max(estimates) if estimates else None
+        return sum(shares) if shares else None
+
+    def video_bytes_sent(self) -> int:
+        """Bytes of video forwarded to this client so far, on its current subscriptions."""
+        return sum(
+            handle.forwarded_bytes
+            for _, handle, _ in self._sending.values()
+            if isinstance(handle, Downstream) and handle.video
+        )
 
     async def close(self) -> None:
         for fanout in self.publications:

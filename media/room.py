@@ -69,6 +69,8 @@ class Seat:
     sources: dict[str, Source] = field(default_factory=dict)  # mid → source, as its latest offer said
     sharing: set[Source] = field(default_factory=set)  # screen / document shown to the room now
     full: set[str] | None = None  # seats whose camera it receives at full quality; None: all
+    video_from: set[str] | None = None  # seats whose pictures it receives at all; None: all
+    audio: bool = True
     constrained: bool = False  # its link cannot carry full cameras now: thumbnails (media/layers.py)
 
     @property
@@ -166,8 +168,11 @@ class Room:
         out: list[tuple[str, Source]] = []
         for source_connection in self.sources_for(connection_id):
             source = self.by_connection[source_connection]
+            if seat.audio:
+                out.append((source_connection, Source.microphone))
+            if seat.video_from is not None and source.public_id not in seat.video_from:
+                continue
             full = not seat.constrained and (seat.full is None or source.public_id in seat.full)
-            out.append((source_connection, Source.microphone))
             out.append((source_connection, Source.camera if full else Source.thumb))
             out += [(source_connection, shared) for shared in sorted(source.sharing)]
         return out
@@ -398,6 +403,8 @@ class Room:
 
     def _watch(self, seat: Seat, msg: Watch, _now: datetime) -> list[Action]:
         seat.full = None if msg.seats is None else set(msg.seats)
+        seat.video_from = None if msg.video is None else set(msg.video)
+        seat.audio = msg.audio
         return [Resync()]
 
     def bandwidth_constrained(self, connection_id: str, constrained: bool) -> list[Action]:

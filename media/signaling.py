@@ -96,11 +96,15 @@ class Share(Msg):
 
 
 class Watch(Msg):
-    """Which seats' cameras to receive at full quality; the others come as thumbnails. ``null``: all of
-    them (the default, but for observers, whose default is none: the patrol wall's tiles)."""
+    """What to receive of the room. ``seats``: whose cameras at full quality, the others as thumbnails
+    (``null``: all full — the default for everyone but observers, whose default is none: the patrol
+    wall's tiles). ``video``: whose pictures at all (``null``: everyone's). ``audio``: whether to receive
+    sound. A wall of 36 classes asks each room for its host's thumbnail alone, without sound."""
 
     type: Literal["watch"]
     seats: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=64)
+    video: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=64)
+    audio: bool = True
 
 
 ClientMessage = Annotated[

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import fractions
 import math
+import time
 
 import numpy as np
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
@@ -16,9 +18,13 @@ class TestCardTrack(VideoStreamTrack):
     """A bar that moves every frame, so a frozen picture is visible as one, and the frame number in
     16 black-or-white blocks along the top edge, so a decoded picture can be told apart from any other."""
 
-    def __init__(self, width: int = WIDTH, height: int = HEIGHT, texture: bool = False) -> None:
+    def __init__(
+        self, width: int = WIDTH, height: int = HEIGHT, texture: bool = False, fps: float | None = None
+    ) -> None:
         super().__init__()
         self.width, self.height = width, height
+        self.fps = fps  # None: aiortc's 30 frames a second
+        self._began: float | None = None
         self.count = 0
         # A scrolling noise texture makes the encoder spend its whole budget, like a real classroom
         # camera does; a flat card compresses to a few tens of kbit/s and would flatter any relay.
@@ -26,8 +32,18 @@ class TestCardTrack(VideoStreamTrack):
             np.random.default_rng(1).integers(0, 256, (height, width * 2, 3), dtype=np.uint8) if texture else None
         )
 
+    async def _paced(self) -> tuple[int, fractions.Fraction]:
+        """The next frame's time at ``fps`` (a thumbnail's 10, a screen's 5)."""
+        if self.fps is None:
+            return await self.next_timestamp()
+        if self._began is None:
+            self._began = time.monotonic()
+        due = self._began + self.count / self.fps
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        return int(self.count * 90_000 / self.fps), fractions.Fraction(1, 90_000)
+
     async def recv(self) -> VideoFrame:
-        pts, time_base = await self.next_timestamp()
+        pts, time_base = await self._paced()
         if self._texture is not None:
             shift = (self.count * 8) % self.width
             image = self._texture[:, shift : shift + self.width].copy()

@@ -120,6 +120,15 @@ async def test_a_sender_port_learns_the_negotiation_and_takes_the_subscribers_fe
     await asyncio.wait_for(sender.stop(), 3)  # the idle packetizer ends when its track stops
 
 
+def test_a_remb_is_capped_never_raised_and_other_rtcp_passes() -> None:
+    remb = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=1, media_ssrc=0, fci=pack_remb_fci(1_500_000, [42]))
+    assert aiortc_hooks.remb_of(aiortc_hooks.capped_remb(remb, 300_000)) == 300_000
+    assert aiortc_hooks.capped_remb(remb, 2_000_000) is remb
+    assert aiortc_hooks.capped_remb(remb, None) is remb
+    pli = RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=1, media_ssrc=42)
+    assert aiortc_hooks.capped_remb(pli, 1) is pli
+
+
 class _Receiver:
     """What UpstreamRemb wraps of an aiortc receiver: the method its RTCP leaves by."""
 

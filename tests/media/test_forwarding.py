@@ -37,9 +37,11 @@ class FakePort:
         self.on_keyframe_request: Callable[[], None] = lambda: None
         self.on_nack: Callable[[int], bytes | None] = lambda seq: None
         self.on_remb: Callable[[int], None] = lambda bitrate: None
+        self.remb_streams = 1
         self.out: list[bytes] = []
         self.block = block
         self.sr: tuple[int, int, int] | None = None
+        self.resume: tuple[int, int, float] | None = None
 
     async def send_rtp(self, data: bytes) -> None:
         if self.block is not None:
@@ -100,6 +102,27 @@ async def test_a_subscriber_starts_on_a_keyframe_with_its_own_ssrc_and_continuou
     assert port.out[0].endswith(KEY)
     assert port.sr is not None
     assert port.sr[1] == 9000
+
+
+async def test_a_sender_given_to_another_publication_continues_its_numbers_and_timestamps() -> None:
+    """A share stopped and started again, a new floor: aiortc reuses the quiet sender (same SSRC). Its
+    numbers must go on from where they stopped, or the receiver's SRTP replay check drops them all."""
+    screen, _, _ = make()
+    port = FakePort()
+    first = screen.subscribe(port)
+    await settle()
+    screen.push(Pkt(1000, 6000, KEY), "VP8")
+    screen.push(Pkt(1001, 9000, DELTA), "VP8")
+    await settle()
+    screen.unsubscribe(first)
+    other, _, _ = make()  # another publication (another publisher's numbers and clock)
+    other.subscribe(port)
+    await settle()
+    other.push(Pkt(50, 123_000, KEY), "VP8")
+    await settle()
+    seqs, stamps = [h[2] for h in port.headers()], [h[3] for h in port.headers()]
+    assert seqs[2] == (seqs[1] + 1) & 0xFFFF
+    assert stamps[2] > stamps[1]  # the clock goes on, whatever the new publisher's timestamps
 
 
 async def test_a_subscriber_not_negotiated_yet_asks_for_its_keyframe_when_it_is() -> None:

@@ -49,3 +49,19 @@ def test_a_try_that_holds_resets_the_wait() -> None:
     assert feed(governor, [None] * 41, start=4.0)[-1] == (43.0, False)
     feed(governor, [600_000, 800_000, 900_000, 1_000_000, 1_000_000, 1_000_000, 1_000_000], start=44.0)
     assert (governor.constrained, governor.retry) == (False, governor.first_retry)
+
+
+def test_a_low_estimate_for_a_picture_that_needs_little_changes_nothing() -> None:
+    """A flat picture at 90 kbit/s: the receiver's estimate falls to 150 kbit/s, which is below the
+    full-camera floor but carries what it is sent — no reason for thumbnails."""
+    governor = LayerGovernor()
+    for n, estimate in enumerate([400_000, 300_000, 200_000, 150_000, 150_000, 150_000, 150_000]):
+        assert not governor.update(estimate, float(n), need=90_000)
+    assert governor.update(150_000, 7.0, need=600_000) is False  # now it falls short: settling …
+    assert governor.update(150_000, 9.0, need=600_000) is True
+
+
+def test_a_link_sent_little_stays_on_full_cameras_whatever_its_estimate() -> None:
+    governor = LayerGovernor()
+    estimates = [200_000, 100_000, 40_000, 30_000, 30_000, 30_000]
+    assert not any(governor.update(e, float(n), need=120_000) for n, e in enumerate(estimates))

@@ -1,0 +1,130 @@
+"""Sources through the real server over loopback: a host publishing camera, thumbnail and screen on
+three video m-lines (aiortc routes them by their ``a=ssrc`` lines), a share started and stopped on the
+same peer connection, the patrol wall's thumbnails, and a narrow link moved to the thumbnail and back
+while the host keeps sending what the other classroom can take."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from clients.bot import Bot, join, login
+from tests.server.live.conftest import PASSWORD, ROOM_CHANGTU, ROOM_DAIXI, LiveServer
+
+pytestmark = [pytest.mark.media, pytest.mark.timeout(120)]
+HOST_SOURCES = ("microphone", "camera", "thumb", "screen")
+
+
+@contextlib.asynccontextmanager
+async def running(
+    server: LiveServer, session_id: int, user: str, role: str, room: int | None = None, **kw: Any
+) -> AsyncIterator[Bot]:
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        joined = await join(client, await login(client, user, PASSWORD), session_id, role, room)
+    bot, stop = Bot(role, **kw), asyncio.Event()
+    task = asyncio.ensure_future(bot.run(joined["signaling_url"], joined["token"], joined["ice_servers"], 300, stop))
+    await asyncio.wait_for(bot.welcome.wait(), 15)
+    try:
+        yield bot
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+
+
+def by_seat_and_source(bot: Bot) -> dict[tuple[str | None, str | None], int]:
+    """Video frames received so far per (seat, source) the mid carries now."""
+    out: dict[tuple[str | None, str | None], int] = {}
+    for track in bot.counts():
+        if track.kind == "video":
+            key = (track.seat, track.source)
+            out[key] = out.get(key, 0) + track.frames
+    return out
+
+
+async def grows(bot: Bot, seat: str | None, source: str, seconds: float = 3.0, by: int = 5) -> bool:
+    """Whether frames of that seat's source keep arriving: ``by`` more within ``seconds``."""
+    before = by_seat_and_source(bot).get((seat, source), 0)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.25)
+        if by_seat_and_source(bot).get((seat, source), 0) >= before + by:
+            return True
+    return False
+
+
+async def eventually_grows(bot: Bot, seat: str | None, source: str, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if await grows(bot, seat, source, seconds=2.0):
+            return True
+    return False
+
+
+async def test_camera_thumbnail_and_screen_reach_each_role_as_it_should(live_server: LiveServer) -> None:
+    session_id = await live_server.create_session()
+    async with running(live_server, session_id, "t-gaoting", "host", sources=HOST_SOURCES) as host:
+        async with (
+            running(live_server, session_id, "dev-daixi-1", "receiver", ROOM_DAIXI) as daixi,
+            running(live_server, session_id, "researcher", "observer") as observer,
+        ):
+            seat = host.seat
+            # Before any share: the classroom gets the host's camera, the wall the host's thumbnail.
+            assert await eventually_grows(daixi, seat, "camera", within=10)
+            assert await eventually_grows(observer, seat, "thumb", within=10)
+            assert not await grows(daixi, seat, "screen", seconds=1.5, by=1)
+            assert not await grows(observer, seat, "camera", seconds=1.5, by=1)
+
+            # The host shares its screen: every classroom gets it beside the camera.
+            await host.message({"type": "share", "source": "screen", "active": True})
+            assert await eventually_grows(daixi, seat, "screen", within=10)
+            assert await grows(daixi, seat, "camera")
+            sharing = [s["sharing"] for s in daixi.report.seats if s["seat"] == seat]
+            assert sharing == [["screen"]]  # what the page shows as 正在共享屏幕
+
+            # The researcher watches the host: full camera instead of the thumbnail.
+            await observer.message({"type": "watch", "seats": [seat]})
+            assert await eventually_grows(observer, seat, "camera", within=10)
+
+            # The share stops and starts again on the same peer connection.
+            connection = daixi.peer.pc if daixi.peer else None
+            await host.message({"type": "share", "source": "screen", "active": False})
+            await asyncio.sleep(1.0)
+            assert not await grows(daixi, seat, "screen", seconds=2.0, by=3)
+            await host.message({"type": "share", "source": "screen", "active": True})
+            assert await eventually_grows(daixi, seat, "screen", within=10)
+            assert daixi.peer is not None
+            assert daixi.peer.pc is connection
+    # One REMB per publisher: every REMB the host heard lists the SSRCs of all its video at once.
+    assert host.peer is not None
+    assert host.peer.remb_heard
+    assert {listed for _, _, listed in host.peer.remb_heard[-5:]} == {3}
+    assert host.report.errors == daixi.report.errors == observer.report.errors == []
+
+
+async def test_a_narrow_link_gets_the_thumbnail_and_no_longer_holds_the_host_down(live_server: LiveServer) -> None:
+    session_id = await live_server.create_session()
+    async with running(live_server, session_id, "t-gaoting", "host", sources=HOST_SOURCES, texture=True) as host:
+        async with (
+            running(live_server, session_id, "dev-daixi-1", "receiver", ROOM_DAIXI) as daixi,
+            running(live_server, session_id, "dev-changtu-1", "receiver", ROOM_CHANGTU),
+        ):
+            seat = host.seat
+            assert await eventually_grows(daixi, seat, "camera", within=10)
+            await asyncio.sleep(3)  # estimates settle
+            daixi.remb_cap = 200_000  # 岱西's link narrows: its estimate falls to 200 kbit/s
+            assert await eventually_grows(daixi, seat, "thumb", within=15)
+            assert not await grows(daixi, seat, "camera", seconds=2.0, by=3)
+            # The host is asked for more than 岱西 could take: 长涂 still gets the full camera.
+            await asyncio.sleep(3)
+            assert host.peer is not None
+            recent = [bitrate for at, bitrate, _ in host.peer.remb_heard if at > time.monotonic() - 2]
+            assert recent and min(recent) > 2 * 200_000, recent
+            daixi.remb_cap = None  # the link recovers: the next try of the full layer holds
+            assert await eventually_grows(daixi, seat, "camera", within=25)
+    assert daixi.report.errors == []
