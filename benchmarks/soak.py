@@ -51,6 +51,7 @@ class Classroom:
     episodes: list[tuple[float, float, bool]] = field(default_factory=list)  # (welcome, gone, dropped)
     drops: int = 0
     leaves: int = 0
+    step: str = "starting"  # what its life is waiting for now: a run that hangs says where
 
 
 def rss_and_fds(pid: int) -> tuple[int, int]:
@@ -121,24 +122,31 @@ async def joined(url: str, user: str, session_id: int, role: str, room: int | No
 
 async def classroom_life(url: str, room: Classroom, session_id: int, until: float, rng: random.Random) -> None:
     while time.time() < until - 40:
+        room.step = "join request"
         j = await joined(url, room.login, session_id, "receiver", room.classroom_id)
         bot = Bot("receiver", size=(160, 120))
         stop = asyncio.Event()
         task = asyncio.ensure_future(bot.run(j["signaling_url"], j["token"], j["ice_servers"], 3600, stop))
+        room.step = "welcome"
         await asyncio.wait_for(bot.welcome.wait(), 15)
         came = time.time()
+        room.step = "in class"
         await asyncio.sleep(rng.uniform(20, 120))
         dropped = rng.random() >= 0.5
         if not dropped:
             stop.set()  # a goodbye
-            await task
+            room.step = "leaving"
+            await asyncio.wait_for(task, 30)
             room.leaves += 1
         else:
             task.cancel()  # the link is cut: no goodbye
-            await asyncio.gather(task, return_exceptions=True)
+            room.step = "dropping"
+            await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 30)
             room.drops += 1
         room.episodes.append((came, time.time(), dropped))
+        room.step = "away"
         await asyncio.sleep(rng.choice([rng.uniform(2, 20), rng.uniform(GRACE + 5, GRACE + 30)]))
+    room.step = "done"
 
 
 async def warm_up(url: str, rooms: list[Classroom], session_id: int) -> None:
@@ -245,7 +253,13 @@ async def main(minutes: float, seed: int) -> None:
             until = time.time() + minutes * 60
             lives = [asyncio.ensure_future(classroom_life(url, r, session_id, until, rng)) for r in rooms]
             sampler = asyncio.ensure_future(sample_every(server.pid, 300.0, samples))
-            await asyncio.gather(*lives)
+            try:
+                await asyncio.wait_for(asyncio.gather(*lives), minutes * 60 + 120)
+            except Exception as exc:  # a hang or a failure is a finding: report it with what was measured
+                print(
+                    f"the classrooms' lives did not all end: {exc!r}; "
+                    + ", ".join(f"{r.login}: {r.step}" for r in rooms)
+                )
             sampler.cancel()
             await asyncio.sleep(GRACE + 5)  # the last dropped seats are given up
             end_mem, end_fds = rss_and_fds(server.pid)  # host and researchers only again
@@ -256,7 +270,9 @@ async def main(minutes: float, seed: int) -> None:
                 if bot.peer is not None
             ]
             steady.set()
-            ended = await asyncio.gather(host_task, *(t for _, t in observers), return_exceptions=True)
+            ended = await asyncio.wait_for(
+                asyncio.gather(host_task, *(t for _, t in observers), return_exceptions=True), 60
+            )
             lost = [e for e in ended if isinstance(e, BaseException)]
             await asyncio.sleep(1)
             now = datetime.now(UTC)
