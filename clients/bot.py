@@ -104,6 +104,7 @@ class Bot:
         link: IslandLink | None = None,
         sources: tuple[str, ...] = ("microphone", "camera"),
         remb_cap: int | None = None,
+        replay: bool = False,
     ) -> None:
         self.report = BotReport(role=role)
         self.link = link  # an emulated weak link every datagram of this classroom crosses
@@ -112,6 +113,7 @@ class Bot:
         self.peer: ClientPeer | None = None
         self.ws: Any = None
         self.sources = sources  # what it publishes (media/signaling.Source values)
+        self.replay = replay  # video from pre-encoded clips (media/replay.py) instead of an encoder
         self.remb_cap = remb_cap  # its REMB never says more: a subscriber whose link looks this narrow
         self.track_seats: dict[str, str] = {}  # mid → seat
         self.track_sources: dict[str, str] = {}  # mid → source
@@ -144,6 +146,7 @@ class Bot:
             bitrate=self.bitrate,
             on_first_video=self._first_video,
             sources=self.sources,
+            replay=self.replay,
         )
         self.peer.cap_remb(lambda: self.remb_cap)  # read at each REMB: it may change while in class
         async with websockets.connect(f"{signaling_url}?token={token}", max_size=2**20) as ws:

@@ -22,8 +22,13 @@ from aiortc.rtp import RtpPacket, unpack_remb_fci
 from media.aiortc_hooks import cap_remb, pin_bitrate, remb_of, tap_rtp, watch_sent_rtp
 from media.interface import IceServer
 from media.peer import CLOSE_TIMEOUT, rtc_configuration
+from media.replay import ReplayTrack
 from media.rtp import FrameCounter, is_rtcp, parse_header
 from media.synthetic import TestCardTrack, ToneTrack
+
+REPLAY_CAMERA_BPS = 1_000_000
+THUMB_BPS = 150_000
+REPLAY_SCREEN_BPS = 400_000
 
 
 @dataclass
@@ -58,6 +63,7 @@ class ClientPeer:
         bitrate: int | None = None,
         on_first_video: Callable[[float], None] | None = None,
         sources: tuple[str, ...] = ("microphone", "camera"),
+        replay: bool = False,
     ) -> None:
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
         self._published: dict[int, str] = {}  # id(transceiver) → the source it sends
@@ -80,6 +86,10 @@ class ClientPeer:
                 "screen": lambda: TestCardTrack(width, height, fps=5),
                 "document": lambda: TestCardTrack(width, height, fps=10),
             }
+            if replay:  # pre-encoded (media/replay.py): no encoder in this process
+                tracks["camera"] = lambda: ReplayTrack(width, height, 30, REPLAY_CAMERA_BPS)
+                tracks["thumb"] = lambda: ReplayTrack(max(16, width // 4), max(16, height // 4), 10, THUMB_BPS)
+                tracks["screen"] = lambda: ReplayTrack(width, height, 5, REPLAY_SCREEN_BPS)
             for source in sources:
                 sender = self.pc.addTrack(tracks[source]())
                 self._published[id(self._transceiver_of_sender(sender))] = source

@@ -44,6 +44,12 @@ class TestCardTrack(VideoStreamTrack):
 
     async def recv(self) -> VideoFrame:
         pts, time_base = await self._paced()
+        frame = VideoFrame.from_ndarray(self.picture(), format="bgr24")
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+    def picture(self) -> np.ndarray:
+        """The next picture of the card (and the count moves on)."""
         if self._texture is not None:
             shift = (self.count * 8) % self.width
             image = self._texture[:, shift : shift + self.width].copy()
@@ -57,9 +63,7 @@ class TestCardTrack(VideoStreamTrack):
             if self.count >> bit & 1:
                 image[:16, bit * block : (bit + 1) * block, :] = 255
         self.count += 1
-        frame = VideoFrame.from_ndarray(image, format="bgr24")
-        frame.pts, frame.time_base = pts, time_base
-        return frame
+        return image
 
 
 class ToneTrack(AudioStreamTrack):
