@@ -11,7 +11,13 @@ const tr = i18n({
         banner_reconnecting: "网络中断，正在重新连接…（不用刷新页面）", banner_lost: "连接已断开，请返回重新进入",
         banner_left: "已离开课堂", banner_replaced: "本教室已在另一个窗口或设备进入课堂，这里已断开", banner_ended: "本节课已结束", muted: "主讲端已将本端静音", seatReconnecting: "重新连接中…", hand: "举手",
         mute: "静音", unmute: "取消静音", floor: "发言中", mutedBadge: "已静音", back: "返回今天的课",
-        lesson: "研讨的课：{title}", waitHost: "等待主讲端进入课堂…", good: "良好", fair: "一般", poor: "较差", quality: "{q} · {fps} 帧/秒 · 丢包 {loss}%" },
+        lesson: "研讨的课：{title}", waitHost: "等待主讲端进入课堂…", good: "良好", fair: "一般", poor: "较差", quality: "{q} · {fps} 帧/秒 · 丢包 {loss}%",
+        shareScreen: "共享屏幕", stopScreen: "停止共享", document: "展台", stopDocument: "停止展台", docDevice: "展台摄像头",
+        noDocCamera: "未找到展台（除摄像头外的第二个视频设备）", screen: "屏幕共享", documentTile: "实物展台", me: "本端",
+        sharing_screen: "{who} 正在共享屏幕", sharing_document: "{who} 正在展示实物展台",
+        shareFailed: "未能开始共享：{msg}", shareEnded: "主讲端已收回发言，本端的共享已结束",
+        err_floor_required: "需要主讲端先请本教室发言，才能共享屏幕或展台", err_bad_source: "共享失败：本端没有可共享的视频通道，请重新进入课堂后再试",
+        err_not_allowed: "当前身份不能进行此操作", err_timeout: "服务器没有回应共享请求，请稍后再试", err_rate_limited: "操作太频繁，请稍后再试" },
   en: { connecting: "connecting", joining: "joining", connected: "connected", reconnecting: "reconnecting…", refused: "refused",
         lost: "disconnected", left: "left", replaced: "opened elsewhere", ended: "class over", idle: "starting", host: "Host", receiver: "Classroom", participant: "Participant",
         self: "My camera", hands: "Raised hands", takeFloor: "Take the floor back", giveFloor: "Give floor", headcount: "Pupils in this room",
@@ -20,7 +26,14 @@ const tr = i18n({
         banner_reconnecting: "Connection lost, reconnecting… (no need to reload)", banner_lost: "Disconnected — go back and join again",
         banner_left: "You left the class", banner_replaced: "This seat was taken by another window or device; this one is disconnected", banner_ended: "This session has ended", muted: "The host has muted this room", seatReconnecting: "reconnecting…", hand: "hand up",
         mute: "Mute", unmute: "Unmute", floor: "speaking", mutedBadge: "muted", back: "Back to today",
-        lesson: "Lesson under discussion: {title}", waitHost: "Waiting for the host classroom…", good: "good", fair: "fair", poor: "poor", quality: "{q} · {fps} fps · {loss}% lost" },
+        lesson: "Lesson under discussion: {title}", waitHost: "Waiting for the host classroom…", good: "good", fair: "fair", poor: "poor", quality: "{q} · {fps} fps · {loss}% lost",
+        shareScreen: "Share screen", stopScreen: "Stop sharing", document: "Document camera", stopDocument: "Stop document camera", docDevice: "Document camera",
+        noDocCamera: "No document camera found (a second video device besides the camera)", screen: "Screen", documentTile: "Document camera", me: "This room",
+        sharing_screen: "{who} is sharing the screen", sharing_document: "{who} is showing the document camera",
+        shareFailed: "Could not start sharing: {msg}", shareEnded: "The host took the floor back; this room's share has ended",
+        err_floor_required: "The host must give this classroom the floor before it can share its screen or document camera",
+        err_bad_source: "Sharing failed: this page has no video channel to share on; join the class again and retry",
+        err_not_allowed: "Your role cannot do that", err_timeout: "The server did not answer the share request; try again", err_rate_limited: "Too many actions; wait a moment" },
 });
 
 const q = new URLSearchParams(location.search);
@@ -29,12 +42,16 @@ const role = q.get("role") || "receiver";
 const classroomId = q.get("classroom") ? Number(q.get("classroom")) : null;
 const $ = (id) => document.getElementById(id);
 const room = new HaiqiaoRoom({ accessToken: token(), sessionId, role, classroomId });
-const tiles = new Map(); // seat id ("self" for the preview) → tile element
-const streams = new Map(); // seat id → its incoming stream, kept while its tile is not shown
+const kiosk = q.get("kiosk") === "1";
+const tiles = new Map(); // seat id ("self" for the preview, "share:<seat>:<source>" for a share) → tile element
 const quality = {}; // seat id → { level, fps, loss } — read by tests as window.classroomView.quality
+const SHARED = ["screen", "document"];
+let shareOrder = []; // keys of the shares on now, oldest first: the newest one is shown large
+let lastError = null; // { key, vars } of the message shown, so the language switch can translate it
 let mic = true, camera = true, raised = false, speaking = null; // raised mirrors the server's seat state
 window.haiqiao = room;
-window.classroomView = { quality, tiles };
+window.classroomView = { quality, tiles, shares: () => [...shareOrder] };
+document.body.classList.toggle("kiosk", kiosk);
 
 function tile(seatId) {
   let node = tiles.get(seatId);
@@ -43,9 +60,52 @@ function tile(seatId) {
     el("video", { autoplay: true, playsinline: true, muted: true }),
     el("div", { class: "badges" }), el("span", { class: "quality", title: "" }), el("span", { class: "label" }),
     el("div", { class: "actions" }));
-  if (streams.has(seatId)) node.querySelector("video").srcObject = streams.get(seatId);
+  if (seatId.startsWith("share:")) node.classList.add("share");
   tiles.set(seatId, node);
   return node;
+}
+
+function setVideo(node, stream) {
+  const video = node.querySelector("video");
+  if (video.srcObject !== stream) video.srcObject = stream;
+}
+
+const localShareStreams = new Map(); // local share track → a stream for its preview
+function localShareStream(track) {
+  if (!localShareStreams.has(track)) localShareStreams.set(track, new MediaStream([track]));
+  return localShareStreams.get(track);
+}
+
+// The shares on now that this page is sent (or sends): { key, seat, source, self }.
+function activeShares() {
+  const out = [];
+  for (const source of SHARED) if (room.sharing(source)) out.push({ key: `share:self:${source}`, seat: room.seat, source, self: true });
+  for (const s of room.seats) {
+    if (s.seat === room.seat || !shown(s)) continue;
+    for (const source of s.sharing || []) out.push({ key: `share:${s.seat}:${source}`, seat: s.seat, source, self: false });
+  }
+  return out;
+}
+
+function who(seatId) {
+  if (seatId === room.seat) return tr.t("me");
+  const s = seatInfo(seatId);
+  return s ? s.school || s.name : "";
+}
+
+function showError(key, vars = {}) {
+  lastError = key ? { key, vars } : null;
+  const box = $("error");
+  box.textContent = key ? tr.t(key, vars) : "";
+  box.dataset.code = key || "";
+}
+
+// A refusal from the room: its code in the page's words when there are any, else the server's own message.
+function showRefusal(detail) {
+  if (["stopped", "superseded"].includes(detail?.code)) return; // the page itself withdrew the request
+  const key = `err_${detail?.code}`;
+  if (detail?.code && tr.t(key) !== key) showError(key);
+  else { lastError = null; $("error").textContent = detail?.message || ""; $("error").dataset.code = detail?.code || ""; }
 }
 
 function seatInfo(seatId) { return room.seats.find((s) => s.seat === seatId); }
@@ -69,15 +129,47 @@ function render() {
   banner.textContent = bannerKey ? tr.t(bannerKey) : tr.t("muted");
   if (["left", "lost", "replaced", "ended"].includes(room.state)) banner.append(" ", el("a", { href: "/", style: "color:#fff" }, tr.t("back")));
   // Seats that left lose their tiles; the rest are labelled and placed by role.
-  for (const [id, node] of tiles) if (id !== "self" && !shown(seatInfo(id))) { node.remove(); tiles.delete(id); }
-  for (const s of room.seats) if (s.seat !== room.seat && shown(s)) decorate(tile(s.seat), s);
+  const shares = activeShares();
+  const shareKeys = new Set(shares.map((x) => x.key));
+  shareOrder = [...shareOrder.filter((k) => shareKeys.has(k)), ...shares.map((x) => x.key).filter((k) => !shareOrder.includes(k))];
+  for (const [id, node] of tiles) {
+    const gone = id.startsWith("share:") ? !shareKeys.has(id) : id !== "self" && !shown(seatInfo(id));
+    if (gone) { node.remove(); tiles.delete(id); }
+  }
+  for (const s of room.seats) {
+    if (s.seat === room.seat || !shown(s)) continue;
+    const node = tile(s.seat);
+    decorate(node, s);
+    setVideo(node, room.remoteStream(s.seat, ["camera", "thumb"]));
+  }
   if (room.localStream) decorate(tile("self"), { seat: "self", name: tr.t("self"), role });
+  for (const share of shares) {
+    const node = tile(share.key);
+    node.dataset.source = share.source;
+    node.querySelector(".label").textContent = `${who(share.seat)} · ${tr.t(share.source === "screen" ? "screen" : "documentTile")}`;
+    setVideo(node, share.self ? localShareStream(room.shares[share.source]) : room.remoteStream(share.seat, share.source));
+  }
+  // Everyone is told who shares what, from the room's own seat list.
+  const told = room.seats.filter((s) => shown(s) || s.seat === room.seat)
+    .flatMap((s) => (s.sharing || []).map((source) => tr.t(`sharing_${source}`, { who: who(s.seat) })));
+  $("share-banner").hidden = told.length === 0;
+  $("share-banner").textContent = told.join("　");
   place();
   renderHands();
+  renderShareControls();
   $("mic").textContent = tr.t(mic ? "micOn" : "micOff"); $("mic").classList.toggle("off", !mic);
   $("camera").textContent = tr.t(camera ? "camOn" : "camOff"); $("camera").classList.toggle("off", !camera);
   $("hand").textContent = tr.t(raised ? "lower" : "raise");
   $("leave").textContent = tr.t(role === "host" ? "end" : "leave");
+}
+
+function renderShareControls() {
+  const screenOn = room.sharing("screen"), documentOn = room.sharing("document");
+  $("share-screen").textContent = tr.t(screenOn ? "stopScreen" : "shareScreen");
+  $("share-screen").classList.toggle("on", screenOn);
+  $("share-document").textContent = tr.t(documentOn ? "stopDocument" : "document");
+  $("share-document").classList.toggle("on", documentOn);
+  $("doc-device").disabled = documentOn;
 }
 
 function decorate(node, s) {
@@ -106,13 +198,29 @@ function decorate(node, s) {
 }
 
 // Who goes on the big stage: the host for classrooms and observers; for the host, whoever has the floor.
+// While something is shared the newest share takes the stage, the teacher's camera beside it (the host's
+// own preview on the host's page); in kiosk mode the share fills the screen, the teacher in a corner.
 function place() {
-  $("room").classList.toggle("grid", role === "participant");
   const hostSeat = room.seats.find((s) => s.role === "host" && s.seat !== room.seat);
+  const shareKey = shareOrder.at(-1) || null;
+  const stage = $("stage"), strip = $("strip");
+  stage.classList.toggle("sharing", Boolean(shareKey));
+  document.body.classList.toggle("sharing", Boolean(shareKey));
+  $("room").classList.toggle("grid", role === "participant" && !shareKey);
+  if (shareKey) {
+    const teacher = tiles.get(role === "host" ? "self" : hostSeat?.seat);
+    const onStage = [tiles.get(shareKey), teacher].filter(Boolean);
+    onStage.forEach((node, i) => node.classList.toggle("companion", i > 0));
+    for (const [, node] of tiles) if (!onStage.includes(node) && node.parentElement !== strip) { node.classList.remove("companion"); strip.append(node); }
+    const there = [...stage.querySelectorAll(":scope > .tile")];
+    if (there.length !== onStage.length || there.some((n, i) => n !== onStage[i])) stage.append(...onStage);
+    stage.querySelector(".waiting")?.remove();
+    return;
+  }
+  for (const [, node] of tiles) node.classList.remove("companion");
   let stageSeat = null;
   if (role === "host") stageSeat = room.floor || null;
   else if (role !== "participant") stageSeat = hostSeat?.seat || null;
-  const stage = $("stage"), strip = $("strip");
   for (const [id, node] of tiles) {
     const target = id === stageSeat ? stage : strip;
     if (node.parentElement !== target) target.append(node);
@@ -142,17 +250,19 @@ function renderHands() {
 
 room.addEventListener("state", render);
 room.addEventListener("seats", (e) => { room.title = e.detail.title || room.title; render(); });
-room.addEventListener("error", (e) => { $("error").textContent = e.detail?.message || ""; });
-room.addEventListener("local", (e) => { tile("self").querySelector("video").srcObject = e.detail; render(); });
+room.addEventListener("error", (e) => showRefusal(e.detail));
+room.addEventListener("local", (e) => { tile("self").querySelector("video").srcObject = e.detail; render(); listDocumentCameras(); });
 room.addEventListener("track", (e) => {
   if (!e.detail.seat) return;
   if (e.detail.track.kind === "audio") {
     const audio = new Audio(); audio.srcObject = e.detail.stream; audio.play().catch(() => {});
     return;
   }
-  streams.set(e.detail.seat, e.detail.stream);
-  const shownTile = tiles.get(e.detail.seat);
-  if (shownTile) shownTile.querySelector("video").srcObject = e.detail.stream;
+  render();
+});
+room.addEventListener("remote", render); // each answer says which seat and source every mid carries
+room.addEventListener("share", (e) => {
+  if (e.detail.reason === "ended_by_room") showError("shareEnded");
   render();
 });
 room.addEventListener("chat", (e) => {
@@ -174,6 +284,7 @@ async function measure() {
     if (s.type !== "inbound-rtp") return;
     const seatId = room.trackSeats[s.mid];
     if (!seatId) return;
+    if (s.kind === "video" && !["camera", "thumb"].includes(room.trackSources[s.mid] || "camera")) return; // a share is no camera
     if (s.kind === "audio") {
       const energy = s.totalAudioEnergy || 0, seconds = s.totalSamplesDuration || 0;
       const before = previous[s.id] || { energy: 0, seconds: 0 };
@@ -202,6 +313,35 @@ $("hand").hidden = role !== "receiver";
 $("hand").onclick = () => room.raiseHand(!raised);
 $("take-floor").onclick = () => room.giveFloor(null);
 $("leave").onclick = () => { room.leave(); render(); };
+
+// 共享屏幕 and 展台: the track goes on the transceiver the page opened for it, then the room is asked.
+async function share(source, capture) {
+  if (room.sharing(source)) { await room.stopShare(source); render(); return; }
+  showError(null);
+  let track;
+  try { track = (await capture()).getVideoTracks()[0]; } catch (err) { showError("shareFailed", { msg: err.message || String(err) }); return; }
+  try { await room.startShare(source, track); } catch (err) { showRefusal(err); }
+  render();
+}
+$("share-screen").onclick = () => share("screen", () => navigator.mediaDevices.getDisplayMedia({ video: { frameRate: 5 }, audio: false }));
+$("share-document").onclick = () => {
+  const deviceId = $("doc-device").value;
+  if (!deviceId && !room.sharing("document")) { showError("noDocCamera"); return; }
+  share("document", () => navigator.mediaDevices.getUserMedia({ video: { deviceId: { exact: deviceId }, width: 1280, height: 720 }, audio: false }));
+};
+
+// The document camera is any video input but the one the room's camera uses.
+async function listDocumentCameras() {
+  const cameraId = room.localStream?.getVideoTracks()[0]?.getSettings().deviceId;
+  const inputs = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === "videoinput" && d.deviceId && d.deviceId !== cameraId);
+  const select = $("doc-device"), chosen = select.value;
+  select.replaceChildren(...inputs.map((d, i) => el("option", { value: d.deviceId }, d.label || `${tr.t("docDevice")} ${i + 1}`)));
+  if (inputs.some((d) => d.deviceId === chosen)) select.value = chosen;
+  select.hidden = inputs.length === 0;
+  $("share-document").disabled = inputs.length === 0 && !room.sharing("document");
+  $("share-document").title = inputs.length ? "" : tr.t("noDocCamera");
+}
+navigator.mediaDevices?.addEventListener?.("devicechange", () => listDocumentCameras().catch(() => {}));
 $("chat").onsubmit = (ev) => {
   ev.preventDefault();
   const text = $("chat-input").value.trim();
@@ -210,7 +350,11 @@ $("chat").onsubmit = (ev) => {
 };
 $("chat-panel").hidden = role === "observer";
 $("controls").hidden = role === "observer";
-$("lang").onclick = () => { tr.toggle(); $("lang").textContent = tr.lang === "zh" ? "English" : "中文"; render(); };
+$("lang").onclick = () => {
+  tr.toggle(); $("lang").textContent = tr.lang === "zh" ? "English" : "中文";
+  if (lastError) showError(lastError.key, lastError.vars);
+  render();
+};
 $("lang").textContent = tr.lang === "zh" ? "English" : "中文";
 tr.apply();
 

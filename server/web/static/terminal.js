@@ -1,5 +1,7 @@
 // Classroom terminal (kiosk): shows the room's next session and joins it by itself when it opens.
 // /terminal?poll=SECONDS (default 15)&spread=SECONDS (default 20). The classroom page, opened with kiosk=1, comes back here when the class ends.
+// In class (classroom.html?kiosk=1) a screen or document-camera share fills the terminal's screen, the teacher
+// picture-in-picture in a corner, for as long as the share is on (classroom.css, body.kiosk.sharing).
 import { ZONE, api, directory, fmt, i18n, token } from "/static/common.js";
 
 const tr = i18n({
