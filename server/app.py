@@ -15,6 +15,7 @@ from server.attendance.router import router as attendance_router
 from server.auth.router import router as auth_router
 from server.auth.throttle import Throttle
 from server.db.engine import make_engine, make_sessionmaker
+from server.db.migrate import schema_required
 from server.errors import error_body, install_error_handlers
 from server.hooks.router import router as hooks_router
 from server.jobs.lifecycle import install_jobs
@@ -104,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.login_throttle = Throttle()
     app.state.password_checks = asyncio.Semaphore(settings.password_checks)
     # Rooms first: a crash's open connections are closed before the first sweep judges anything.
-    app.state.startup_hooks = [running_rooms, running_router, running_jobs]
+    app.state.startup_hooks = [schema_required, running_rooms, running_router, running_jobs]
 
     install_error_handlers(app)
     metrics = install_metrics(app)
