@@ -111,6 +111,10 @@ ClientMessage = Annotated[
     Offer | Ping | Leave | Hand | Chat | MuteRequest | FloorRequest | Share | Watch, Field(discriminator="type")
 ]
 client_message = TypeAdapter(ClientMessage)
+CLIENT_TYPES = frozenset(
+    model.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+    for model in (Offer, Ping, Leave, Hand, Chat, MuteRequest, FloorRequest, Share, Watch)
+)
 
 
 # --- server → client -------------------------------------------------------------------------------

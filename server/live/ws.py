@@ -14,7 +14,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from media.live_room import LiveRoom, Outlet, wire_text
-from media.signaling import ClientMessage, CloseCode, ErrorCode, ErrorOut, client_message
+from media.signaling import CLIENT_TYPES, ClientMessage, CloseCode, ErrorCode, ErrorOut, client_message
 from scheduling.errors import Unauthenticated
 from server.live import grants
 from server.live.join import JOINABLE
@@ -97,8 +97,7 @@ def _unknown_type(raw: str) -> bool:
         data = json.loads(raw)
     except ValueError:
         return False
-    known = {"offer", "ping", "leave", "hand", "chat", "mute", "floor"}
-    return isinstance(data, dict) and data.get("type") not in known
+    return isinstance(data, dict) and data.get("type") not in CLIENT_TYPES
 
 
 @router.websocket("/ws/signaling")

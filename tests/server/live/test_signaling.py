@@ -154,6 +154,17 @@ async def test_hostile_messages_get_errors_and_the_room_stays_up(live_server: Li
     assert (await next_of(ws, "error"))["code"] == "bad_message"
     await ws.send(json.dumps({"type": "mute", "seat": "someone"}))
     assert (await next_of(ws, "error"))["code"] == "not_allowed"
+    # Sources: a label not in the list, two tracks claiming the screen, a share without the floor.
+    two_video = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\n"
+    await ws.send(json.dumps({"type": "offer", "sdp": two_video, "sources": {"0": "hologram"}}))
+    assert (await next_of(ws, "error"))["code"] == "bad_message"
+    await ws.send(json.dumps({"type": "offer", "sdp": two_video, "sources": {"0": "screen", "1": "screen"}}))
+    refused = await next_of(ws, "error")
+    assert (refused["code"], "screen" in refused["message"]) == ("bad_source", True)
+    await ws.send(json.dumps({"type": "share", "source": "document", "active": True}))
+    assert (await next_of(ws, "error"))["code"] == "floor_required"
+    await ws.send(json.dumps({"type": "share", "source": "camera", "active": True}))
+    assert (await next_of(ws, "error"))["code"] == "bad_message"  # only screen and document are shared
     for _ in range(200):
         await ws.send(json.dumps({"type": "ping"}))
 
