@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import subprocess
 import tempfile
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +86,19 @@ async def janus_subscriber(url: str, feed: int, seconds: float, out: list[Client
         await janus.close()
 
 
-async def measure_janus(sizes: list[int], window: float) -> dict[str, Any]:
+def install_janus() -> None:
+    """Debian's ``janus`` (1.1.2), installed with apt when missing; raises with apt's words if it can't be."""
     if shutil.which("janus") is None:
-        subprocess.run(["apt-get", "install", "-y", "janus"], check=True, capture_output=True)
+        done = subprocess.run(["apt-get", "install", "-y", "janus"], capture_output=True, text=True)
+        if done.returncode != 0 or shutil.which("janus") is None:
+            raise RuntimeError(f"apt-get install janus failed: {(done.stderr or done.stdout).strip()[-300:]}")
+
+
+@contextlib.asynccontextmanager
+async def janus_running() -> AsyncIterator[tuple[subprocess.Popen[bytes], str]]:
+    """Janus with the HTTP transport and the VideoRoom alone, on this machine's own address: its process
+    and its HTTP API's URL."""
+    install_janus()
     lib = "/usr/lib/x86_64-linux-gnu/janus"
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,34 +128,39 @@ async def measure_janus(sizes: list[int], window: float) -> dict[str, Any]:
                     break
                 except httpx.HTTPError:
                     await asyncio.sleep(0.1)
-            publisher, janus = ClientPeer([], size=SIZE, texture=True, bitrate=BITRATE), JanusClient(url)
-            await janus.open()
-            await janus.message({"request": "create", "room": JANUS_ROOM, "publishers": 4, "bitrate": 1_500_000})
-            event = await janus.message(
-                {"request": "joinandconfigure", "room": JANUS_ROOM, "ptype": "publisher", "display": "bench"},
-                {"type": "offer", "sdp": await publisher.offer()},
-            )
-            await publisher.accept_answer(event["jsep"]["sdp"])
-            feed = event["plugindata"]["data"]["id"]
-            await asyncio.sleep(3)
-            ingest = await ingest_rate(proc.pid)
-            rows = []
-            for n in sizes:
-                peers: list[ClientPeer] = []
-                tasks = [asyncio.ensure_future(janus_subscriber(url, feed, window + 5, peers)) for _ in range(n)]
-                await asyncio.sleep(3)
-                rows.append(await window_of(proc.pid, peers, publisher, n, ingest, window))
-                await asyncio.gather(*tasks)
-                await asyncio.sleep(1.0)
-            await publisher.close()
-            await janus.close()
-            return {"rows": rows}
+            yield proc, url
         finally:
             proc.terminate()
             try:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+async def measure_janus(sizes: list[int], window: float) -> dict[str, Any]:
+    async with janus_running() as (proc, url):
+        publisher, janus = ClientPeer([], size=SIZE, texture=True, bitrate=BITRATE), JanusClient(url)
+        await janus.open()
+        await janus.message({"request": "create", "room": JANUS_ROOM, "publishers": 4, "bitrate": 1_500_000})
+        event = await janus.message(
+            {"request": "joinandconfigure", "room": JANUS_ROOM, "ptype": "publisher", "display": "bench"},
+            {"type": "offer", "sdp": await publisher.offer()},
+        )
+        await publisher.accept_answer(event["jsep"]["sdp"])
+        feed = event["plugindata"]["data"]["id"]
+        await asyncio.sleep(3)
+        ingest = await ingest_rate(proc.pid)
+        rows = []
+        for n in sizes:
+            peers: list[ClientPeer] = []
+            tasks = [asyncio.ensure_future(janus_subscriber(url, feed, window + 5, peers)) for _ in range(n)]
+            await asyncio.sleep(3)
+            rows.append(await window_of(proc.pid, peers, publisher, n, ingest, window))
+            await asyncio.gather(*tasks)
+            await asyncio.sleep(1.0)
+        await publisher.close()
+        await janus.close()
+        return {"rows": rows}
 
 
 # --- the direct path, for the latency baseline ---------------------------------------------------------
