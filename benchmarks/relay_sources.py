@@ -12,7 +12,9 @@ process's CPU per forwarded stream and per forwarded packet (its CPU with the pu
 subtracted, as in benchmarks/relay.py), what arrived per source at the slowest subscriber, the camera's
 relay delay, and any stream missing or unexpected; then Haiqiao ÷ Janus per N.
 
-Run: .venv/bin/python benchmarks/relay_sources.py [--quick] [--no-janus] [--sizes 4,16]
+Run: .venv/bin/python benchmarks/relay_sources.py [--quick] [--no-janus] [--sizes 4,16] [--profile PATH]
+(--profile: py-spy records Haiqiao's server, the thread holding the GIL, as raw collapsed stacks, for one
+more window at the largest N, after the measured one: the figures don't carry py-spy's cost)
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from server.settings import Settings
 HOST_SOURCES = ("microphone", "camera", "thumb", "screen")
 GETS = {"receiver": ("microphone", "camera", "screen"), "observer": ("microphone", "thumb", "screen")}
 VIDEO = ("camera", "screen", "thumb")
-SETTLE = 4.0  # seconds from the subscribers' start to the window: joined and past a key frame
+SETTLE = 5.0  # seconds from the subscribers' start to the window: joined and past a key frame
 
 
 def mix(n: int) -> list[str]:
@@ -145,7 +147,7 @@ async def connected(peer_of: Any, seconds: float = 15.0) -> None:
     raise RuntimeError("the publisher never connected")
 
 
-async def measure_haiqiao(sizes: list[int], seconds: float) -> dict[str, Any]:
+async def measure_haiqiao(sizes: list[int], seconds: float, profile: str | None = None) -> dict[str, Any]:
     receivers, observers = max(mix(n).count("receiver") for n in sizes), max(n // 4 for n in sizes)
     with tempfile.TemporaryDirectory() as tmp:
         db_path = f"{tmp}/relay.db"
@@ -172,7 +174,7 @@ async def measure_haiqiao(sizes: list[int], seconds: float) -> dict[str, Any]:
             observer_logins = [f"bench-r{i}" for i in range(observers)]
             tokens = await logins(url, [host.login, *(s.login for s in rooms.big), *observer_logins])
             publisher = Bot("host", size=SIZE, sources=HOST_SOURCES, replay=True)
-            total = (seconds + SETTLE + 3) * len(sizes) + 30
+            total = (seconds + SETTLE + 3) * len(sizes) + 30 + (seconds if profile else 0)
             pub_task = asyncio.ensure_future(
                 haiqiao_bot(url, publisher, tokens[host.login], host.session_id, host.classroom_id, total)
             )
@@ -183,17 +185,30 @@ async def measure_haiqiao(sizes: list[int], seconds: float) -> dict[str, Any]:
             ingest = await ingest_rate(pid)
             rows = []
             for n in sizes:
+                spy = profile if n == max(sizes) else None
                 subs, seats, watchers = [], iter(rooms.big), iter(observer_logins)
                 for role in mix(n):
                     sub = Sub(role, bot=Bot(role, publish=False))
                     seat = next(seats) if role == "receiver" else None
                     user, classroom = (seat.login, seat.classroom_id) if seat else (next(watchers), None)
                     assert sub.bot is not None
-                    job = haiqiao_bot(url, sub.bot, tokens[user], host.session_id, classroom, seconds + SETTLE + 1)
+                    secs = seconds + SETTLE + 1 + (seconds + 1 if spy else 0)
+                    job = haiqiao_bot(url, sub.bot, tokens[user], host.session_id, classroom, secs)
                     sub.task = asyncio.ensure_future(job)
                     subs.append(sub)
                 await asyncio.sleep(SETTLE)
                 rows.append(await window(pid, subs, publisher.peer, ingest, seconds))
+                if spy:
+                    command = ["record", "--format", "raw", "--gil", "--nonblocking", "-o", spy, "--pid", str(pid)]
+                    spying = await asyncio.create_subprocess_exec(
+                        str(Path(sys.executable).parent / "py-spy"),
+                        *command,
+                        "--duration",
+                        str(int(seconds)),
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                    await spying.wait()
                 for sub in subs:
                     assert sub.task is not None and sub.bot is not None
                     with contextlib.suppress(Exception):
@@ -315,7 +330,8 @@ async def main() -> None:
     sizes = [int(n) for n in sys.argv[sys.argv.index("--sizes") + 1].split(",")] if "--sizes" in sys.argv else []
     sizes = sizes or ([4] if quick else [4, 16])
     seconds = 4.0 if quick else 8.0
-    results = {"haiqiao (RTP)": await measure_haiqiao(sizes, seconds)}
+    profile = sys.argv[sys.argv.index("--profile") + 1] if "--profile" in sys.argv else None
+    results = {"haiqiao (RTP)": await measure_haiqiao(sizes, seconds, profile)}
     if "--no-janus" in sys.argv:
         print("Janus 1.1.2: not measured (--no-janus)")
     else:
