@@ -4,7 +4,6 @@ export const q = new URLSearchParams(location.search);
 const positive = (name, fallback) => (Number(q.get(name)) > 0 ? Number(q.get(name)) : fallback);
 export const ST_INTERVAL = positive("st_interval", 30); // seconds between S-T samples (the method's 30 s)
 export const REFRESH = positive("refresh", 10); // seconds between list refreshes
-export const MAX_LIVE = positive("max_live", 6); // live pictures on the wall at once
 export const $ = (id) => document.getElementById(id);
 
 export const state = {

@@ -1,27 +1,36 @@
-// 巡课 patrol wall: every open or live session a researcher may watch, a live picture for the first few,
-// one session full-size with an observation panel (timestamped notes, rubric, S-T coding).
+// 巡课 patrol wall: every open or live session a researcher may watch, each with a live thumbnail of its
+// host, and one session full-size with an observation panel (timestamped notes, rubric, S-T coding).
 //
 // The researcher joins each room as an observer with publish=false: the server never lists observers to
 // the others, and this page never asks for a camera or microphone, so it can be neither seen nor heard.
+// Each room is asked (`watch`, docs/signaling.md) for its host's thumbnail alone and no sound — about
+// 150 kbit/s a tile, so 36 classes fit on one wall; the session watched full-size asks for everything.
 //
 // Query parameters (for tests and demos): st_interval=SECONDS (S-T sampling interval, default 30),
-// refresh=SECONDS (list refresh, default 10), max_live=N (live pictures on the wall at once, default 6).
+// refresh=SECONDS (list refresh, default 10).
 import { ApiError, ZONE, api, directory, el, fmt, mountHeader, token } from "/static/common.js";
 import { HaiqiaoRoom } from "/static/haiqiao-rtc.js";
 import { tr } from "/static/patrol-i18n.js";
-import { q, ST_INTERVAL, REFRESH, MAX_LIVE, $, state } from "/static/patrol-state.js";
+import { q, ST_INTERVAL, REFRESH, $, state } from "/static/patrol-state.js";
 import { st, obs, resetObservation, renderST, renderRubric, loadHistory, tickST, bindObservePanel } from "/static/patrol-observe.js";
 export { analyse } from "/static/patrol-observe.js";
 
-const rooms = new Map(); // session id → { room, videos: Map(seat → stream), audios: Map(seat → stream), error }
+const rooms = new Map(); // session id → { room, mids: {mid → {seat, source}}, streams, sent, error }
 const cards = new Map(); // session id → wall card
-const watchTiles = new Map(); // seat → tile in the full-size view
-const audioEls = new Map(); // seat → <audio> of the watched session
+const watchTiles = new Map(); // seat (or seat/source of a share) → tile in the full-size view
+const audioEls = new Map(); // mid → <audio> of the watched session
 
-// Tests read these: live rooms, decoded frames per session, the S-T record.
+const WALL = ["thumb", "camera"]; // what a tile shows of its seat, best first (old publishers send no thumb)
+const FULL = ["camera", "thumb"]; // the watched session's pictures, best first (until the camera comes)
+const SHARES = ["screen", "document"];
+
+// Tests read these: live rooms, decoded frames per session, what each picture decodes, the S-T record.
 window.patrol = {
   rooms, st, obs, state,
-  frames: async (id) => (rooms.get(id) ? (await rooms.get(id).room.videoStats()).map((s) => s.framesDecoded) : []),
+  frames: async (id) => (await videoStats(id)).map((s) => s.framesDecoded),
+  videos: (id) => videoStats(id),
+  picture: (id) => picture(id),
+  pictures: async () => Object.fromEntries(await Promise.all([...rooms.keys()].map(async (id) => [id, await picture(id)]))),
   publishing: () => [...rooms.values()].some((r) => r.room.publish || r.room.localStream ||
     (r.room.pc && r.room.pc.getSenders().some((s) => s.track))),
 };
@@ -94,16 +103,26 @@ function visible() {
 function connect(sessionId) {
   if (rooms.has(sessionId)) return rooms.get(sessionId);
   const room = new HaiqiaoRoom({ accessToken: token(), sessionId, role: "observer", publish: false });
-  const entry = { room, videos: new Map(), audios: new Map(), error: null };
+  const entry = { room, mids: {}, streams: new Map(), sent: null, error: null };
   rooms.set(sessionId, entry);
-  room.addEventListener("track", (e) => {
-    const { seat, track, stream } = e.detail;
-    if (!seat) return;
-    (track.kind === "video" ? entry.videos : entry.audios).set(seat, stream);
+  // Each answer names what every mid carries now (`tracks`: seat, `sources`: which of its sources);
+  // read here so that this page needs nothing of haiqiao-rtc.js beyond the answer itself.
+  const answered = room.onAnswer.bind(room);
+  room.onAnswer = async (msg) => {
+    const mids = {};
+    for (const [mid, seat] of Object.entries(msg.tracks || {})) mids[mid] = { seat, source: msg.sources?.[mid] ?? null };
+    entry.mids = mids;
+    await answered(msg);
+    paintRoom(sessionId);
+  };
+  room.addEventListener("track", () => paintRoom(sessionId));
+  room.addEventListener("seats", () => { askFor(sessionId); paintRoom(sessionId); });
+  room.addEventListener("state", () => {
+    // A new connection (the first, or after a reconnect) starts from the server's defaults: ask again.
+    if (room.state !== "connected") entry.sent = null;
+    askFor(sessionId);
     paintRoom(sessionId);
   });
-  room.addEventListener("seats", () => paintRoom(sessionId));
-  room.addEventListener("state", () => paintRoom(sessionId));
   room.addEventListener("error", (e) => { entry.error = e.detail?.message || e.detail?.code || null; paintRoom(sessionId); });
   room.join().catch((err) => { entry.error = tr.t("joinFailed", { msg: err.message || String(err) }); paintRoom(sessionId); });
   return entry;
@@ -118,21 +137,64 @@ function disconnect(sessionId) {
   if (card) card.querySelector("video").srcObject = null;
 }
 
-// Which sessions get a live picture: the watched one alone, or the first MAX_LIVE visible ones with someone there.
+// Which sessions are joined: every visible one with someone there, and the watched one.
 function syncRooms() {
-  let wanted;
-  if (state.watching != null) wanted = [state.watching];
-  else wanted = visible().filter((s) => s.connected.length > 0).slice(0, MAX_LIVE).map((s) => s.session_id);
+  const wanted = visible().filter((s) => s.connected.length > 0).map((s) => s.session_id);
+  if (state.watching != null && !wanted.includes(state.watching)) wanted.push(state.watching);
   for (const id of [...rooms.keys()]) if (!wanted.includes(id)) disconnect(id);
   for (const id of wanted) connect(id);
 }
 
-// The seat whose picture stands for the class: the host, else whoever sends video.
+// The seat whose picture stands for the class: the host, else the first classroom or participant there.
+function tileSeat(entry) {
+  const seats = (entry.room.seats || []).filter((s) => s.role !== "observer");
+  return (seats.find((s) => s.role === "host") || seats[0])?.seat ?? null;
+}
+
+// What the room should send: the watched session everything (every camera full, sound); a tile its
+// seat's thumbnail alone, without sound. Sent when it changes and on each new connection.
+function askFor(sessionId) {
+  const entry = rooms.get(sessionId);
+  if (!entry || entry.room.state !== "connected") return;
+  const seat = tileSeat(entry);
+  const msg = state.watching === sessionId
+    ? { type: "watch", seats: null, video: null, audio: true }
+    : { type: "watch", seats: [], video: seat != null ? [seat] : [], audio: false };
+  const key = JSON.stringify(msg);
+  if (entry.sent === key) return;
+  entry.sent = key;
+  entry.room.send(msg);
+}
+
+// The received track of a seat's source, by the latest answer: { mid, seat, source, kind, track }.
+function received(entry, seat, sources, kind = "video") {
+  const pc = entry.room.pc;
+  if (!pc) return null;
+  let best = null;
+  for (const t of pc.getTransceivers()) {
+    const what = t.mid != null ? entry.mids[t.mid] : null;
+    if (!what || what.seat !== seat || t.receiver.track.kind !== kind) continue;
+    const source = what.source || (kind === "audio" ? "microphone" : "camera");
+    const rank = sources.indexOf(source);
+    if (rank < 0) continue;
+    if (!best || rank < best.rank) best = { rank, mid: t.mid, seat, source, kind, track: t.receiver.track };
+  }
+  return best;
+}
+
+// One MediaStream per received track, so a <video> is not reset by a repaint.
+function streamOf(entry, got) {
+  if (!got) return null;
+  let stream = entry.streams.get(got.track.id);
+  if (!stream) entry.streams.set(got.track.id, (stream = new MediaStream([got.track])));
+  return stream;
+}
+
+// The seat whose picture stands for the class, if its picture is received.
 function mainSeat(entry) {
-  const seats = entry.room.seats || [];
-  const host = seats.find((s) => s.role === "host" && entry.videos.has(s.seat));
-  if (host) return host.seat;
-  const any = seats.find((s) => entry.videos.has(s.seat));
+  const seat = tileSeat(entry);
+  if (seat != null && received(entry, seat, FULL)) return seat;
+  const any = (entry.room.seats || []).find((s) => received(entry, s.seat, FULL));
   return any ? any.seat : null;
 }
 
@@ -142,6 +204,40 @@ function paintRoom(sessionId) {
   if (state.watching === sessionId) renderWatch();
   const card = cards.get(sessionId);
   if (card) paintCardPicture(card, sessionId);
+}
+
+// inbound-rtp video of a session, for what the room sends now: frames decoded and their size.
+async function videoStats(sessionId) {
+  const entry = rooms.get(sessionId);
+  if (!entry?.room.pc) return [];
+  const byMid = new Map();
+  (await entry.room.pc.getStats()).forEach((s) => {
+    if (s.type !== "inbound-rtp" || s.kind !== "video" || !entry.mids[s.mid]) return;
+    // A reused m-line may briefly list the SSRC it carried before: the one heard last is the one now.
+    const seen = byMid.get(s.mid);
+    if (seen && (seen.lastPacketReceivedTimestamp || 0) > (s.lastPacketReceivedTimestamp || 0)) return;
+    byMid.set(s.mid, s);
+  });
+  return [...byMid.values()].map((s) => ({
+    mid: s.mid, seat: entry.mids[s.mid].seat, source: entry.mids[s.mid].source || "camera",
+    framesDecoded: s.framesDecoded || 0, frameWidth: s.frameWidth || 0, frameHeight: s.frameHeight || 0,
+    lastPacketReceivedTimestamp: s.lastPacketReceivedTimestamp || 0,
+  }));
+}
+
+// The picture that stands for a session (its tile, or the stage when watched): which seat and source,
+// its decoded frames and size, and the size the <video> shows.
+async function picture(sessionId) {
+  const entry = rooms.get(sessionId);
+  if (!entry) return null;
+  const seat = mainSeat(entry);
+  const got = seat != null ? received(entry, seat, state.watching === sessionId ? FULL : WALL) : null;
+  if (!got) return { seat, source: null, mid: null, framesDecoded: 0, frameWidth: 0, frameHeight: 0 };
+  const stats = (await videoStats(sessionId)).find((s) => s.mid === got.mid);
+  const video = state.watching === sessionId ? watchTiles.get(seat)?.querySelector("video") : cards.get(sessionId)?.querySelector("video");
+  return { seat, source: got.source, mid: got.mid, framesDecoded: stats?.framesDecoded ?? 0,
+    frameWidth: stats?.frameWidth ?? 0, frameHeight: stats?.frameHeight ?? 0,
+    videoWidth: video?.videoWidth ?? 0, videoHeight: video?.videoHeight ?? 0 };
 }
 
 // ---------- the wall ----------
@@ -188,8 +284,11 @@ function paintCardPicture(node, sessionId) {
   const overlay = node.querySelector(".overlay");
   const label = node.querySelector(".label");
   const seat = entry ? mainSeat(entry) : null;
-  if (seat != null && state.watching == null) {
-    setStream(video, entry.videos.get(seat));
+  const got = seat != null ? received(entry, seat, WALL) : null;
+  node.dataset.source = got?.source ?? "";
+  if (got) {
+    // The watched session's tile, hidden meanwhile, may carry the full camera until it is a tile again.
+    setStream(video, streamOf(entry, got));
     const showing = video.readyState >= 2 && video.videoWidth > 0;
     overlay.hidden = showing;
     overlay.textContent = tr.t("waiting");
@@ -203,9 +302,7 @@ function paintCardPicture(node, sessionId) {
   overlay.hidden = false;
   if (entry?.error) overlay.textContent = entry.error;
   else if (entry) overlay.textContent = tr.t("waiting");
-  else if (s && s.connected.length === 0) overlay.textContent = tr.t("noOne");
-  else overlay.textContent = tr.t("paused", { n: MAX_LIVE });
-  overlay.style.whiteSpace = "pre-line";
+  else overlay.textContent = tr.t("noOne");
 }
 
 function renderWall() {
@@ -213,6 +310,8 @@ function renderWall() {
   const wall = $("wall");
   for (const [id] of cards) if (!state.sessions.some((s) => s.session_id === id)) cards.delete(id);
   const nodes = shown.map(card);
+  // Many classes: smaller tiles (a 1280-pixel screen shows six across).
+  wall.classList.toggle("dense", shown.length > 8);
   if (!shown.length) nodes.push(el("div", { id: "empty" }, tr.t(state.sessions.length ? "emptyFiltered" : "empty")));
   // Moving a playing <video> restarts nothing, but leave the DOM alone when the order has not changed.
   if (nodes.length !== wall.children.length || nodes.some((n, i) => wall.children[i] !== n)) wall.replaceChildren(...nodes);
@@ -249,8 +348,9 @@ function watch(sessionId) {
   history.replaceState(null, "", `${location.pathname}?${withParam("watch", sessionId)}`);
   $("wall-view").hidden = true;
   $("watch-view").hidden = false;
-  for (const node of cards.values()) setStream(node.querySelector("video"), null);
+  // The other classes stay joined as thumbnails: back on the wall they are there at once.
   syncRooms();
+  askFor(sessionId);
   resetObservation();
   renderWatch();
   loadHistory();
@@ -258,6 +358,7 @@ function watch(sessionId) {
 }
 
 function unwatch() {
+  const was = state.watching;
   state.watching = null;
   history.replaceState(null, "", `${location.pathname}?${withParam("watch", null)}`);
   $("watch-view").hidden = true;
@@ -268,6 +369,7 @@ function unwatch() {
   watchTiles.clear();
   window.haiqiao = undefined;
   syncRooms();
+  askFor(was); // a tile again: its host's thumbnail, no sound
   renderWall();
 }
 
@@ -277,13 +379,13 @@ function withParam(name, value) {
   return p.toString();
 }
 
-function watchTile(seat) {
-  let node = watchTiles.get(seat);
+function watchTile(key) {
+  let node = watchTiles.get(key);
   if (!node) {
-    node = el("div", { class: "tile", dataset: { seat } },
+    node = el("div", { class: "tile", dataset: { seat: key } },
       el("video", { autoplay: true, playsinline: true, muted: true }), el("span", { class: "label" }));
     node.querySelector("video").muted = true;
-    watchTiles.set(seat, node);
+    watchTiles.set(key, node);
   }
   return node;
 }
@@ -313,25 +415,40 @@ function renderWatch() {
   const seats = entry.room.seats || [];
   const main = mainSeat(entry);
   const stage = $("stage"), strip = $("strip");
-  for (const [seat, node] of watchTiles) if (!seats.some((x) => x.seat === seat)) { node.remove(); watchTiles.delete(seat); }
+  // Each seat's camera (its thumbnail until the full layer comes), and what it shares beside it.
+  const pictures = new Map();
   for (const info of seats) {
-    if (!entry.videos.has(info.seat)) continue;
-    const node = watchTile(info.seat);
-    setStream(node.querySelector("video"), entry.videos.get(info.seat));
-    node.querySelector(".label").textContent = seatLabel(info) + (info.state === "reconnecting" ? ` · ${tr.t("reconnecting")}` : "");
-    const target = info.seat === main ? stage : strip;
+    const camera = received(entry, info.seat, FULL);
+    if (camera) pictures.set(info.seat, { info, got: camera, extra: "" });
+    for (const source of SHARES) {
+      const shared = received(entry, info.seat, [source]);
+      if (shared) pictures.set(`${info.seat}/${source}`, { info, got: shared, extra: ` · ${tr.t(source)}` });
+    }
+  }
+  for (const [key, node] of watchTiles) if (key !== "waiting" && !pictures.has(key)) { node.remove(); watchTiles.delete(key); }
+  for (const [key, { info, got, extra }] of pictures) {
+    const node = watchTile(key);
+    node.dataset.source = got.source;
+    setStream(node.querySelector("video"), streamOf(entry, got));
+    node.querySelector(".label").textContent = seatLabel(info) + extra + (info.state === "reconnecting" ? ` · ${tr.t("reconnecting")}` : "");
+    const target = key === main ? stage : strip;
     if (node.parentElement !== target) target.append(node);
   }
   // The researcher hears the class being watched (and only that one); nothing is ever sent back.
-  for (const [seat, stream] of entry.audios) {
-    if (!seats.some((x) => x.seat === seat)) continue;
-    if (audioEls.get(seat)?.srcObject === stream) continue;
-    const audio = audioEls.get(seat) || new Audio();
+  const heard = new Set();
+  for (const info of seats) {
+    const got = received(entry, info.seat, ["microphone"], "audio");
+    if (!got) continue;
+    heard.add(got.mid);
+    const stream = streamOf(entry, got);
+    if (audioEls.get(got.mid)?.srcObject === stream) continue;
+    const audio = audioEls.get(got.mid) || new Audio();
     audio.srcObject = stream;
     audio.play().catch(() => {});
-    audioEls.set(seat, audio);
+    audioEls.set(got.mid, audio);
   }
-  if (!stage.querySelector(".tile")) {
+  for (const [mid, audio] of audioEls) if (!heard.has(mid)) { audio.srcObject = null; audioEls.delete(mid); }
+  if (!stage.querySelector(".tile:not([data-seat='waiting'])")) {
     const waiting = watchTile("waiting");
     waiting.querySelector(".label").textContent = entry.error || tr.t(entry.room.state === "lost" ? "stateLost" : "waiting");
     if (waiting.parentElement !== stage) stage.append(waiting);
