@@ -114,6 +114,10 @@ class Bench:
     phases: list[dict[str, Any]] = field(default_factory=list)
     watched: list[Worker] = field(default_factory=list)  # client processes whose CPU is read in every bell
 
+    def url_for(self, worker: Worker) -> str:
+        """The service a client process sends its joins to (one service here; a cluster has two apps)."""
+        return self.url
+
     async def scrape(self) -> dict[str, Any]:
         async with httpx.AsyncClient(timeout=30) as client:
             text = (await client.get(f"{self.url}/metrics")).text
@@ -155,7 +159,8 @@ class Bench:
         for plan in plans:
             go_at = time.time() + (1.0 if start is None else 0.05)
             for worker, specs in plan.items():
-                worker.send({"cmd": "join", "url": self.url, "go_at": go_at, "deadline": deadline, "clients": specs})
+                url = self.url_for(worker)
+                worker.send({"cmd": "join", "url": url, "go_at": go_at, "deadline": deadline, "clients": specs})
             if start is None:
                 await asyncio.sleep(max(0.0, go_at - time.time() - 0.02))
                 start = self.cpu(workers)
@@ -173,6 +178,7 @@ class Bench:
         await asyncio.gather(*(w.expect("left", 30) for w in workers))
         clients = [c for a in answers for c in a["clients"]]
         phase = phase_figures(name, clients, baseline, (start, ready, held), (before, after))
+        phase["clients"] = clients  # each client's answer (benchmarks/bell_cluster.py splits them by role)
         self.phases.append(phase)
         return phase
 
