@@ -358,6 +358,8 @@ async def bench_main(args: argparse.Namespace) -> None:
             "HAIQIAO_SECRET_KEY": secrets.token_urlsafe(32),  # join tokens are checked on the workers
             "HAIQIAO_RUN_JOBS": "false",
             "HAIQIAO_DEMO_PASSWORD": PASSWORD,
+            "HAIQIAO_STUN_URLS": "[]",  # host candidates only: nothing leaves the machine
+            "HAIQIAO_TURN_URLS": "[]",
         }
         try:
             await redis.ping()
