@@ -160,8 +160,9 @@ class Room:
 
     def subscriptions_for(self, connection_id: str) -> list[tuple[str, Source]]:
         """(publisher connection, source) pairs this connection should receive: each seat's microphone,
-        its camera at full quality or its thumbnail, and its screen or document camera while shared.
-        The screen comes at full quality whatever the link: it is what the pupils read."""
+        its camera at full quality or its thumbnail, and its screen or document camera while shared —
+        unless the seat is watched as a thumbnail tile (``Watch``). A constrained link keeps the screen
+        at full quality: it is what the pupils read."""
         seat = self.by_connection.get(connection_id)
         if seat is None:
             return []
@@ -172,9 +173,10 @@ class Room:
                 out.append((source_connection, Source.microphone))
             if seat.video_from is not None and source.public_id not in seat.video_from:
                 continue
-            full = not seat.constrained and (seat.full is None or source.public_id in seat.full)
-            out.append((source_connection, Source.camera if full else Source.thumb))
-            out += [(source_connection, shared) for shared in sorted(source.sharing)]
+            watched = seat.full is None or source.public_id in seat.full
+            out.append((source_connection, Source.camera if watched and not seat.constrained else Source.thumb))
+            if watched:  # a seat seen as a thumbnail tile is its thumbnail alone, shares included
+                out += [(source_connection, shared) for shared in sorted(source.sharing)]
         return out
 
     def source_of(self, connection_id: str, mid: str | None, kind: MediaKind) -> Source:

@@ -115,9 +115,12 @@ def test_the_patrol_wall_gets_thumbnails_until_it_watches_one_seat() -> None:
     room.receive(observer, Watch(type="watch", seats=None), T0)
     assert {s for _, s in room.subscriptions_for(observer)} == {S.microphone, S.camera}
     assert all(s is not S.thumb for _, s in room.subscriptions_for(host))  # teachers see full cameras
-    # A tile of a 36-class wall: the host's thumbnail alone, no sound.
+    # A tile of a 36-class wall: the host's thumbnail alone, no sound, not even while it shares a screen.
+    room.receive(host, Share(type="share", source=S.screen, active=True), T0)
     room.receive(observer, Watch(type="watch", seats=[], video=[room.public_id_of(host) or ""], audio=False), T0)
     assert room.subscriptions_for(observer) == [(host, S.thumb)]
+    room.receive(observer, Watch(type="watch", seats=None), T0)  # watched: the share comes too
+    assert (host, S.screen) in room.subscriptions_for(observer)
 
 
 def test_a_constrained_link_gets_thumbnails_but_keeps_the_screen_at_full_quality() -> None:
