@@ -42,6 +42,7 @@ from server.demo.loader import load_demo
 from server.settings import Settings
 
 SIZE = (640, 360)
+PUBLISHER_PROCESSES = 2  # the hosts, in processes of their own: their CPU is measured apart from the wall's
 MEMBER_SCHOOLS = ("岱西", "长涂")  # receiving schools of community 1 (高亭's)
 
 
@@ -117,6 +118,31 @@ async def started(url: str, user: str, session_id: int, role: str, room: int | N
     return bot, (stop, task)
 
 
+def start_publishers(url: str, sessions: list[tuple[str, int]], processes: int) -> list[subprocess.Popen[bytes]]:
+    """The classes' hosts, replaying, spread over ``processes`` child processes of this script."""
+    out = []
+    for n in range(processes):
+        mine = ",".join(f"{user}:{sid}" for user, sid in sessions[n::processes])
+        out.append(
+            subprocess.Popen(
+                [sys.executable, __file__, "--publish", url, "--sessions", mine],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    return out
+
+
+async def publish(url: str, sessions: str) -> None:
+    """A child process: these hosts join and replay until the process is stopped."""
+    for item in sessions.split(","):
+        user, session_id = item.rsplit(":", 1)
+        await started(
+            url, user, int(session_id), "host", None, sources=("microphone", "camera", "thumb"), replay=True, size=SIZE
+        )
+    await asyncio.Event().wait()
+
+
 def video_bytes(bot: Bot) -> int:
     return sum(t.bytes for t in bot.counts() if t.kind == "video")
 
@@ -125,14 +151,13 @@ def camera_frames(bot: Bot) -> int:
     return sum(t.frames for t in bot.counts() if t.source == "camera")
 
 
-async def wall(
-    url: str, sessions: list[tuple[str, int]], hosts: list[Bot], full: bool, window: float
-) -> dict[str, Any]:
-    """The researcher's 36 connections; each asks for its host's picture, thumbnail or (baseline) full."""
+async def wall(url: str, sessions: list[tuple[str, int]], full: bool) -> dict[str, Any]:
+    """The researcher's 36 connections; each asks for its host's picture (the only seat publishing in
+    these classes), thumbnail or (baseline) full, no sound."""
     tiles = []
-    for (_, session_id), host in zip(sessions, hosts, strict=True):
+    for _, session_id in sessions:
         bot, handle = await started(url, "researcher", session_id, "observer", None)
-        await bot.message({"type": "watch", "seats": None if full else [], "video": [host.seat], "audio": False})
+        await bot.message({"type": "watch", "seats": None if full else [], "video": None, "audio": False})
         tiles.append((bot, handle))
     await asyncio.sleep(4)  # every tile past its first key frame
     return {"tiles": tiles}
@@ -152,11 +177,11 @@ async def measure(server_pid: int, tiles: list[Bot], window: float) -> tuple[flo
     return rate, cpu, moving
 
 
-async def click(tile: Bot, host_seat: str | None) -> float:
+async def click(tile: Bot) -> float:
     """Watch one tile: seconds from the message to its first complete full-camera frame."""
     before = camera_frames(tile)
     t0 = time.monotonic()
-    await tile.message({"type": "watch", "seats": [host_seat], "video": [host_seat], "audio": True})
+    await tile.message({"type": "watch", "seats": None, "video": None, "audio": True})
     while camera_frames(tile) <= before:
         if time.monotonic() - t0 > 10:
             return float("inf")
@@ -186,53 +211,26 @@ async def main(classes: int, window: float) -> None:
                 except httpx.HTTPError:
                     await asyncio.sleep(0.1)
             sessions = await county(url, classes)
-            hosts, handles = [], []
-            for user, session_id in sessions:
-                bot, handle = await started(
-                    url,
-                    user,
-                    session_id,
-                    "host",
-                    None,
-                    sources=("microphone", "camera", "thumb"),
-                    replay=True,
-                    size=SIZE,
-                )
-                hosts.append(bot)
-                handles.append(handle)
-            await asyncio.sleep(3)
-            me = os.getpid()
-            cpu0, srv0, t0 = cpu_seconds(me), cpu_seconds(server.pid), time.monotonic()
+            publishers = start_publishers(url, sessions, PUBLISHER_PROCESSES)
+            await asyncio.sleep(8)  # every host joined and publishing
+            pids = [p.pid for p in publishers]
+            cpu0, srv0, t0 = sum(map(cpu_seconds, pids)), cpu_seconds(server.pid), time.monotonic()
             await asyncio.sleep(window)
             alone = (cpu_seconds(server.pid) - srv0) / (time.monotonic() - t0) * 100
-            publishers = (cpu_seconds(me) - cpu0) / (time.monotonic() - t0) * 100
+            publishing = (sum(map(cpu_seconds, pids)) - cpu0) / (time.monotonic() - t0) * 100
             results = {}
             for full in (True, False):  # the baseline first, then thumbnails
-                tiles = (await wall(url, sessions, hosts, full, window))["tiles"]
+                tiles = (await wall(url, sessions, full))["tiles"]
                 rate, cpu, moving = await measure(server.pid, [b for b, _ in tiles], window)
-                if os.environ.get("WALL_DEBUG"):
-                    for (b, _), h in zip(tiles, hosts, strict=True):
-                        print(
-                            "DEBUG",
-                            h.seat,
-                            h.report.errors,
-                            [(t.seat, t.source, t.frames) for t in b.counts()],
-                            b.report.errors,
-                        )
-                results[full] = (rate, cpu - alone, moving)
                 if not full:
-                    clicks = [
-                        await click(tiles[i][0], hosts[i].seat) for i in range(0, len(tiles), max(1, len(tiles) // 6))
-                    ]
+                    clicks = [await click(tiles[i][0]) for i in range(0, len(tiles), max(1, len(tiles) // 6))]
                 for _, (stop, _) in tiles:
                     stop.set()
                 await asyncio.gather(*(task for _, (_, task) in tiles), return_exceptions=True)
                 await asyncio.sleep(2)
-            for stop, _ in handles:
-                stop.set()
-            await asyncio.gather(*(task for _, task in handles), return_exceptions=True)
         finally:
-            server.terminate()
+            for process in [*publishers, server]:
+                process.terminate()
             server.wait(10)
     full_rate, full_cpu, full_moving = results[True]
     rate, cpu, moving = results[False]
@@ -240,7 +238,7 @@ async def main(classes: int, window: float) -> None:
         f"patrol wall: {classes} live classes, each host replaying a 640×360 camera at 1 Mbit/s and a 160×90 thumbnail"
     )
     print(
-        f"publishers' CPU (this process, {classes} replaying hosts): {publishers:.1f} % of a core; "
+        f"publishers' CPU ({PUBLISHER_PROCESSES} processes, {classes} replaying hosts): {publishing:.1f} % of a core; "
         f"the relay with them alone: {alone:.1f} %"
     )
     print("| wall | tiles moving | into the researcher | relay CPU for the wall |")
@@ -269,5 +267,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--classes", type=int, default=36)
     parser.add_argument("--window", type=float, default=10.0)
+    parser.add_argument("--publish", help=argparse.SUPPRESS)  # a child process of hosts (internal)
+    parser.add_argument("--sessions", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    asyncio.run(main(args.classes, args.window))
+    if args.publish:
+        asyncio.run(publish(args.publish, args.sessions))
+    else:
+        asyncio.run(main(args.classes, args.window))
