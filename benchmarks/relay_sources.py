@@ -5,12 +5,13 @@ The publisher (the host classroom) sends microphone, camera, thumbnail and scree
 video replayed from pre-encoded VP8 clips (media/replay.py: camera 640×360 30 fps 1 Mbit/s, thumbnail
 160×90 10 fps 150 kbit/s, screen 640×360 5 fps 400 kbit/s; no encoder anywhere) and shares its screen.
 Subscribers, a class's mix: three in four are receiving classrooms (microphone + camera + screen), the
-rest observers (microphone + thumbnail + screen: Haiqiao's room sends the shared screen to observers
-too, media/room.py ``subscriptions_for``). Janus's subscribers ask for exactly those streams of the
-feed (``streams: [{feed, mid}]``), so both relays forward the same streams. For each relay and N: its
-process's CPU per forwarded stream and per forwarded packet (its CPU with the publisher alone is
-subtracted, as in benchmarks/relay.py), what arrived per source at the slowest subscriber, the camera's
-relay delay, and any stream missing or unexpected; then Haiqiao ÷ Janus per N.
+rest observers on the patrol wall (microphone + thumbnail: media/room.py ``subscriptions_for`` sends a
+seat seen as a thumbnail tile as its thumbnail alone, shares included). Janus's subscribers ask for
+exactly those streams of the feed (``streams: [{feed, mid}]``), so both relays forward the same streams.
+For each relay and N: its process's CPU per forwarded stream and per forwarded packet (its CPU with the
+publisher alone is subtracted, as in benchmarks/relay.py), what arrived per source at the slowest
+subscriber, the camera's relay delay, any stream missing or unexpected, and the CPU of this client
+process and of everything else on the machine during the window; then Haiqiao ÷ Janus per N.
 
 Run: .venv/bin/python benchmarks/relay_sources.py [--quick] [--no-janus] [--sizes 4,16] [--profile PATH]
 (--profile: py-spy records Haiqiao's server, the thread holding the GIL, as raw collapsed stacks, for one
@@ -37,6 +38,7 @@ from typing import Any
 import httpx
 from bell import service
 from bell_county import add_rooms, logins, open_classes
+from bell_report import machine_busy
 from relay_janus import JanusClient, janus_running
 from relay_support import JANUS_ROOM, PASSWORD, SIZE, cpu_seconds, frame_delays, ingest_rate, pct, snapshot
 
@@ -46,7 +48,7 @@ from server.demo.loader import load_demo
 from server.settings import Settings
 
 HOST_SOURCES = ("microphone", "camera", "thumb", "screen")
-GETS = {"receiver": ("microphone", "camera", "screen"), "observer": ("microphone", "thumb", "screen")}
+GETS = {"receiver": ("microphone", "camera", "screen"), "observer": ("microphone", "thumb")}
 VIDEO = ("camera", "screen", "thumb")
 SETTLE = 5.0  # seconds from the subscribers' start to the window: joined and past a key frame
 
@@ -83,9 +85,11 @@ class Sub:
 async def window(pid: int, subs: list[Sub], pub: ClientPeer, ingest: float, seconds: float) -> dict[str, Any]:
     peers = [s.peer for s in subs if s.peer is not None]
     labels0 = [dict(s.labels) for s in subs]
-    cpu0, own0, t0, snap0 = cpu_seconds(pid), cpu_seconds(os.getpid()), time.monotonic(), snapshot(peers)
+    busy0, cpu0, own0, t0 = machine_busy(), cpu_seconds(pid), cpu_seconds(os.getpid()), time.monotonic()
+    snap0 = snapshot(peers)
     await asyncio.sleep(seconds)
-    cpu1, own1, t1, snap1 = cpu_seconds(pid), cpu_seconds(os.getpid()), time.monotonic(), snapshot(peers)
+    busy1, cpu1, own1, t1 = machine_busy(), cpu_seconds(pid), cpu_seconds(os.getpid()), time.monotonic()
+    snap1 = snapshot(peers)
     elapsed = t1 - t0
     work = max(cpu1 - cpu0 - ingest * elapsed, 0.0)
     fps: dict[str, list[float]] = {s: [] for s in ("microphone", *VIDEO)}
@@ -123,6 +127,7 @@ async def window(pid: int, subs: list[Sub], pub: ClientPeer, ingest: float, seco
         "kbps": {s: statistics.mean(v) if v else float("nan") for s, v in kbps.items()},
         "delay": (statistics.median(delays) if delays else float("nan"), pct(delays, 0.95)),
         "clients_cpu": (own1 - own0) / elapsed,
+        "others_cpu": (busy1 - busy0 - (cpu1 - cpu0) - (own1 - own0)) / elapsed,  # the rest of the machine
         "missing": missing,
         "extra": extra,
         "relabelled": relabelled,
@@ -295,7 +300,8 @@ def report(results: dict[str, dict[str, Any]]) -> None:
     print("arrived: N = receiving classrooms + observers; fps and kbit/s per source at the slowest subscriber")
     head = (
         f"{'relay':<14} {'N':>5} {'streams':>7} {'%/stream':>9} {'µs/packet':>9} {'camera fps':>10} {'screen':>6} "
-        f"{'thumb':>6} {'mic pkt/s':>9} {'cam/scr/thumb kbit/s':>21} {'cam delay ms':>13} {'clients %':>9}"
+        f"{'thumb':>6} {'mic pkt/s':>9} {'cam/scr/thumb kbit/s':>21} {'cam delay ms':>13} {'clients %':>9} "
+        f"{'others %':>8}"
     )
     print(head)
     print("-" * len(head))
@@ -306,7 +312,8 @@ def report(results: dict[str, dict[str, Any]]) -> None:
                 f"{name:<14} {r['mix']:>5} {r['streams']:>7} {100 * r['per_stream']:>9.2f} {r['us_per_packet']:>9.0f} "
                 f"{f['camera']:>10.1f} {f['screen']:>6.1f} {f['thumb']:>6.1f} {f['microphone']:>9.1f} "
                 f"{k['camera']:>7.0f}/{k['screen']:>4.0f}/{k['thumb']:>4.0f} kbit "
-                f"{r['delay'][0]:>5.1f}/{r['delay'][1]:>5.1f} {100 * r['clients_cpu']:>9.0f}"
+                f"{r['delay'][0]:>5.1f}/{r['delay'][1]:>5.1f} {100 * r['clients_cpu']:>9.0f} "
+                f"{100 * r['others_cpu']:>8.0f}"
             )
             for what in ("missing", "extra"):
                 if r[what]:
