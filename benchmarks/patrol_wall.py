@@ -222,6 +222,7 @@ async def main(classes: int, window: float) -> None:
             for full in (True, False):  # the baseline first, then thumbnails
                 tiles = (await wall(url, sessions, full))["tiles"]
                 rate, cpu, moving = await measure(server.pid, [b for b, _ in tiles], window)
+                results[full] = (rate, cpu - alone, moving)
                 if not full:
                     clicks = [await click(tiles[i][0]) for i in range(0, len(tiles), max(1, len(tiles) // 6))]
                 for _, (stop, _) in tiles:
