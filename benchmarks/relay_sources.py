@@ -13,7 +13,8 @@ publisher alone is subtracted, as in benchmarks/relay.py), what arrived per sour
 subscriber, the camera's relay delay, any stream missing or unexpected, and the CPU of this client
 process and of everything else on the machine during the window; then Haiqiao ÷ Janus per N.
 
-Run: .venv/bin/python benchmarks/relay_sources.py [--quick] [--no-janus] [--sizes 4,16] [--profile PATH]
+Run: .venv/bin/python benchmarks/relay_sources.py [--quick] [--no-janus] [--sizes 4,16] [--windows 3]
+[--profile PATH]
 (--profile: py-spy records Haiqiao's server, the thread holding the GIL, as raw collapsed stacks, for one
 more window at the largest N, after the measured one: the figures don't carry py-spy's cost)
 """
@@ -50,6 +51,7 @@ from server.settings import Settings
 HOST_SOURCES = ("microphone", "camera", "thumb", "screen")
 GETS = {"receiver": ("microphone", "camera", "screen"), "observer": ("microphone", "thumb")}
 VIDEO = ("camera", "screen", "thumb")
+WINDOWS = 3  # per N and relay; the least disturbed one is reported (a busy machine only adds CPU)
 SETTLE = 5.0  # seconds from the subscribers' start to the window: joined and past a key frame
 
 
@@ -134,6 +136,18 @@ async def window(pid: int, subs: list[Sub], pub: ClientPeer, ingest: float, seco
     }
 
 
+async def least_disturbed(pid: int, subs: list[Sub], pub: ClientPeer, ingest: float, seconds: float) -> dict[str, Any]:
+    """WINDOWS windows one after the other: the one where the relay spent least per stream, with the
+    range over all of them; a stream missing or unexpected in any window is reported."""
+    tries = [await window(pid, subs, pub, ingest, seconds) for _ in range(WINDOWS)]
+    best = min(tries, key=lambda r: r["per_stream"])
+    best["spread"] = (min(r["per_stream"] for r in tries), max(r["per_stream"] for r in tries))
+    for what in ("missing", "extra"):
+        best[what] = sorted({x for r in tries for x in r[what]})
+    best["relabelled"] = max(r["relabelled"] for r in tries)
+    return best
+
+
 # --- Haiqiao ------------------------------------------------------------------------------------------
 
 
@@ -179,7 +193,7 @@ async def measure_haiqiao(sizes: list[int], seconds: float, profile: str | None 
             observer_logins = [f"bench-r{i}" for i in range(observers)]
             tokens = await logins(url, [host.login, *(s.login for s in rooms.big), *observer_logins])
             publisher = Bot("host", size=SIZE, sources=HOST_SOURCES, replay=True)
-            total = (seconds + SETTLE + 3) * len(sizes) + 30 + (seconds if profile else 0)
+            total = (WINDOWS * seconds + SETTLE + 3) * len(sizes) + 30 + (seconds if profile else 0)
             pub_task = asyncio.ensure_future(
                 haiqiao_bot(url, publisher, tokens[host.login], host.session_id, host.classroom_id, total)
             )
@@ -197,12 +211,12 @@ async def measure_haiqiao(sizes: list[int], seconds: float, profile: str | None 
                     seat = next(seats) if role == "receiver" else None
                     user, classroom = (seat.login, seat.classroom_id) if seat else (next(watchers), None)
                     assert sub.bot is not None
-                    secs = seconds + SETTLE + 1 + (seconds + 1 if spy else 0)
+                    secs = WINDOWS * seconds + SETTLE + 1 + (seconds + 1 if spy else 0)
                     job = haiqiao_bot(url, sub.bot, tokens[user], host.session_id, classroom, secs)
                     sub.task = asyncio.ensure_future(job)
                     subs.append(sub)
                 await asyncio.sleep(SETTLE)
-                rows.append(await window(pid, subs, publisher.peer, ingest, seconds))
+                rows.append(await least_disturbed(pid, subs, publisher.peer, ingest, seconds))
                 if spy:
                     command = ["record", "--format", "raw", "--gil", "--nonblocking", "-o", spy, "--pid", str(pid)]
                     spying = await asyncio.create_subprocess_exec(
@@ -282,9 +296,10 @@ async def measure_janus(sizes: list[int], seconds: float) -> dict[str, Any]:
         rows = []
         for n in sizes:
             subs = [Sub(role) for role in mix(n)]
-            tasks = [asyncio.ensure_future(janus_sub(url, feed, mids, s, seconds + SETTLE + 1)) for s in subs]
+            stay = WINDOWS * seconds + SETTLE + 1
+            tasks = [asyncio.ensure_future(janus_sub(url, feed, mids, s, stay)) for s in subs]
             await asyncio.sleep(SETTLE)
-            rows.append(await window(proc.pid, subs, publisher, ingest, seconds))
+            rows.append(await least_disturbed(proc.pid, subs, publisher, ingest, seconds))
             await asyncio.gather(*tasks)
             await asyncio.sleep(1.0)
         await publisher.close()
@@ -299,17 +314,19 @@ def report(results: dict[str, dict[str, Any]]) -> None:
     print("relay CPU per forwarded stream (% of one core, its CPU with the publisher alone subtracted) and what")
     print("arrived: N = receiving classrooms + observers; fps and kbit/s per source at the slowest subscriber")
     head = (
-        f"{'relay':<14} {'N':>5} {'streams':>7} {'%/stream':>9} {'µs/packet':>9} {'camera fps':>10} {'screen':>6} "
-        f"{'thumb':>6} {'mic pkt/s':>9} {'cam/scr/thumb kbit/s':>21} {'cam delay ms':>13} {'clients %':>9} "
-        f"{'others %':>8}"
+        f"{'relay':<14} {'N':>5} {'streams':>7} {'%/stream (range)':>17} {'µs/packet':>9} {'camera fps':>10} "
+        f"{'screen':>6} {'thumb':>6} {'mic pkt/s':>9} {'cam/scr/thumb kbit/s':>21} {'cam delay ms':>13} "
+        f"{'clients %':>9} {'others %':>8}"
     )
     print(head)
     print("-" * len(head))
     for name, result in results.items():
         for r in result["rows"]:
             f, k = r["fps_min"], r["kbps"]
+            spread = f"({100 * r['spread'][0]:.2f}–{100 * r['spread'][1]:.2f})"
             print(
-                f"{name:<14} {r['mix']:>5} {r['streams']:>7} {100 * r['per_stream']:>9.2f} {r['us_per_packet']:>9.0f} "
+                f"{name:<14} {r['mix']:>5} {r['streams']:>7} {100 * r['per_stream']:>5.2f} {spread:>11} "
+                f"{r['us_per_packet']:>9.0f} "
                 f"{f['camera']:>10.1f} {f['screen']:>6.1f} {f['thumb']:>6.1f} {f['microphone']:>9.1f} "
                 f"{k['camera']:>7.0f}/{k['screen']:>4.0f}/{k['thumb']:>4.0f} kbit "
                 f"{r['delay'][0]:>5.1f}/{r['delay'][1]:>5.1f} {100 * r['clients_cpu']:>9.0f} "
@@ -337,6 +354,8 @@ async def main() -> None:
     sizes = [int(n) for n in sys.argv[sys.argv.index("--sizes") + 1].split(",")] if "--sizes" in sys.argv else []
     sizes = sizes or ([4] if quick else [4, 16])
     seconds = 4.0 if quick else 8.0
+    global WINDOWS  # noqa: PLW0603
+    WINDOWS = 1 if quick else int(sys.argv[sys.argv.index("--windows") + 1]) if "--windows" in sys.argv else WINDOWS
     profile = sys.argv[sys.argv.index("--profile") + 1] if "--profile" in sys.argv else None
     results = {"haiqiao (RTP)": await measure_haiqiao(sizes, seconds, profile)}
     if "--no-janus" in sys.argv:
