@@ -17,8 +17,13 @@ Keys (all under ``HAIQIAO_REDIS_PREFIX``, default ``haiqiao:``):
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from collections.abc import Awaitable, Callable
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -31,6 +36,9 @@ from scheduling.session_states import Presence
 WORKER_TTL = 6  # seconds without a heartbeat before a worker counts as dead
 WORKER_BEAT = 2.0
 CLAIM_TTL = 15
+PLACING_LOCK_MS = 2000  # the placement lock's expiry: far above the few round trips it covers
+PLACING_WAIT = 3.0
+log = logging.getLogger("haiqiao.cluster")
 PRESENCE_MAXLEN = 10_000
 
 # Delete a key only while it still holds what we expect (a claim or a lock somebody else took stays).
@@ -124,30 +132,57 @@ class Cluster:
 
     async def place(self, session_id: int, weigh: Callable[[], Awaitable[int]]) -> WorkerInfo | None:
         """The worker holding the room; the least loaded living one claims it when nobody (alive) does.
-        ``weigh`` (the room's expected streams) is asked only when the room is placed."""
+        ``weigh`` (the room's expected streams) is asked only when the room is placed.
+
+        Reading the loads, choosing and adding the room's weight happen under one short lock: at the
+        morning bell ten rooms are placed in the same instant, and without it every one of them read the
+        same loads and went to the same worker (benchmarks/bell_cluster.py found it)."""
         alive = await self.alive()
         holder = await self.holder(session_id)
         if holder in alive:
             return alive[holder]
-        if holder is not None:
-            await self.redis.eval(_COMPARE_AND_DELETE, 1, self.key("room", session_id), holder)
-        stored = await self.redis.hgetall(self.key("load"))
-        loads = {str(n): int(v) for n, v in stored.items() if str(n) in alive}
-        for name in alive:
-            loads.setdefault(name, 0)
-        chosen = choose_worker(loads)
-        if chosen is None:
-            return None
         weight = await weigh()
-        if await self.redis.set(self.key("room", session_id), chosen, nx=True, ex=CLAIM_TTL):
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.hincrby(self.key("load"), chosen, weight)
-                pipe.hset(self.key("expected"), str(session_id), f"{chosen}:{weight}")
-                pipe.sadd(self.key("rooms", chosen), session_id)
-                await pipe.execute()
-            return alive[chosen]
-        winner = await self.holder(session_id)  # another app process placed it a moment ago
+        async with self._placing():
+            holder = await self.holder(session_id)
+            if holder in alive:
+                return alive[holder]  # another app process placed it a moment ago
+            if holder is not None:
+                await self.redis.eval(_COMPARE_AND_DELETE, 1, self.key("room", session_id), holder)
+            stored = await self.redis.hgetall(self.key("load"))
+            loads = {str(n): int(v) for n, v in stored.items() if str(n) in alive}
+            for name in alive:
+                loads.setdefault(name, 0)
+            chosen = choose_worker(loads)
+            if chosen is None:
+                return None
+            if await self.redis.set(self.key("room", session_id), chosen, nx=True, ex=CLAIM_TTL):
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    pipe.hincrby(self.key("load"), chosen, weight)
+                    pipe.hset(self.key("expected"), str(session_id), f"{chosen}:{weight}")
+                    pipe.sadd(self.key("rooms", chosen), session_id)
+                    await pipe.execute()
+                return alive[chosen]
+        winner = await self.holder(session_id)
         return alive.get(winner) if winner else None
+
+    @contextlib.asynccontextmanager
+    async def _placing(self) -> AsyncIterator[None]:
+        """The placement lock (expires by itself if its holder dies). Not taken within PLACING_WAIT, a
+        placement goes ahead without it: a room placed a little unevenly beats a class that cannot start."""
+        token = uuid.uuid4().hex
+        key = self.key("placing")
+        deadline = time.monotonic() + PLACING_WAIT
+        held = False
+        while not (held := bool(await self.redis.set(key, token, nx=True, px=PLACING_LOCK_MS))):
+            if time.monotonic() > deadline:
+                log.warning("placement lock not taken within %.1f s: placing without it", PLACING_WAIT)
+                break
+            await asyncio.sleep(0.005)
+        try:
+            yield
+        finally:
+            if held:
+                await self.redis.eval(_COMPARE_AND_DELETE, 1, key, token)
 
     async def renew(self, name: str) -> list[int]:
         """Keep the claims of a worker's rooms alive; returns the rooms it still holds."""

@@ -63,6 +63,24 @@ async def test_rooms_spread_by_weight_and_stay_where_they_were_placed(cluster: C
     assert await cluster.holder(3) is None
 
 
+async def test_rooms_placed_in_the_same_instant_spread_over_the_workers(redis_url: str, redis_prefix: str) -> None:
+    """The morning bell: ten classes' first joins reach two app processes at once. Each placement reads
+    the loads, chooses and adds its weight under one lock, so they do not all land on the same worker."""
+    apps = [Cluster(connect(redis_url), redis_prefix) for _ in range(2)]
+    await workers(apps[0], "w1", "w2")
+
+    async def slow_weight() -> int:
+        await asyncio.sleep(0.01)  # the database query every placement makes while the others run
+        return 10
+
+    placed = await asyncio.gather(*(apps[n % 2].place(n, slow_weight) for n in range(1, 11)))
+    names = [w.name for w in placed if w is not None]
+    assert sorted(names.count(name) for name in ("w1", "w2")) == [5, 5]
+    assert await apps[0].redis.hgetall(apps[0].key("load")) == {"w1": "50", "w2": "50"}
+    for app in apps:
+        await app.redis.aclose()
+
+
 async def test_a_dead_workers_rooms_are_placed_again_and_it_steals_nothing_when_it_returns(cluster: Cluster) -> None:
     await workers(cluster, "w1", "w2")
     first = await cluster.place(1, weight(10))
