@@ -102,11 +102,17 @@ def capped_remb(packet: Any, limit: int | None) -> Any:
     )
 
 
-def cap_remb(receiver: RTCRtpReceiver, limit: Callable[[], int | None]) -> None:
-    """The receiver's REMB never says more than ``limit()``: a headless classroom playing a narrow link."""
+def cap_remb(
+    receiver: RTCRtpReceiver, limit: Callable[[], int | None], on_estimate: Callable[[int], None] | None = None
+) -> None:
+    """The receiver's REMB never says more than ``limit()``: a headless classroom playing a narrow link.
+    ``on_estimate`` hears the receiver's own estimate, before the cap."""
     original = receiver._send_rtcp
 
     async def send(packet: Any) -> None:
+        bitrate = remb_of(packet)
+        if bitrate is not None and on_estimate is not None:
+            on_estimate(bitrate)
         await original(capped_remb(packet, limit()))
 
     receiver._send_rtcp = send  # type: ignore[method-assign]

@@ -68,6 +68,7 @@ class ClientPeer:
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
         self._published: dict[int, str] = {}  # id(transceiver) → the source it sends
         self._remb_limit: Callable[[], int | None] | None = None
+        self.own_estimate: int | None = None  # the highest estimate its receivers made (before any cap)
         self.remb_heard: list[tuple[float, int, int]] = []  # (monotonic, bit/s, SSRCs listed) the relay asked
         self.received: list[Received] = []
         self.sent_at: dict[int, float] = {}  # own video frames: RTP timestamp → monotonic when sent
@@ -96,9 +97,9 @@ class ClientPeer:
                 if source == "camera":
                     self._video_ssrc = sender._ssrc
                     watch_sent_rtp(sender, self._sent)
-                    self._hear_remb(sender)
                     if bitrate is not None:
                         pin_bitrate(sender, bitrate)
+                    self._hear_remb(sender)  # after the pin: it hears every REMB, even those the pin ignores
         else:
             self.pc.addTransceiver("audio", direction="recvonly")
             self.pc.addTransceiver("video", direction="recvonly")
@@ -114,6 +115,9 @@ class ClientPeer:
             await original(packet)
 
         sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
+
+    def _estimated(self, bitrate: int) -> None:
+        self.own_estimate = max(self.own_estimate or 0, bitrate)
 
     def cap_remb(self, limit: Callable[[], int | None]) -> None:
         """Every REMB this client sends says at most ``limit()`` (tracks received from now on)."""
@@ -169,7 +173,7 @@ class ClientPeer:
 
         tap_rtp(transceiver.receiver, on_packet)
         if self._remb_limit is not None and track.kind == "video":
-            cap_remb(transceiver.receiver, self._remb_limit)
+            cap_remb(transceiver.receiver, self._remb_limit, self._estimated)
 
     async def offer(self) -> str:
         await self.pc.setLocalDescription(await self.pc.createOffer())
