@@ -50,7 +50,8 @@ def advancing(frames: Callable[[], Awaitable[list[int]]], first: list[int]) -> C
 
     async def check() -> bool:
         later = await frames()
-        return bool(later) and len(later) >= len(first) and min(later) > min(first) + 5
+        before = min(first) if first else 0  # a picture switching layers may list no video for a moment
+        return bool(later) and len(later) >= len(first) and min(later) > before + 5
 
     return check
 
