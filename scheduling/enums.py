@@ -86,3 +86,17 @@ COMMUNITY_KIND_LABELS_ZH = {
     CommunityKind.co_built: "共建型",
     CommunityKind.collaborative: "协作型",
 }
+
+
+class RoomEventKind(StrEnum):
+    """What happened in a live room besides attendance: marks on a recording's timeline."""
+
+    floor_given = "floor_given"
+    floor_released = "floor_released"
+    hand_raised = "hand_raised"
+    hand_lowered = "hand_lowered"
+    share_started = "share_started"
+    share_stopped = "share_stopped"
+    recording_started = "recording_started"
+    recording_stopped = "recording_stopped"
+    recording_failed = "recording_failed"  # disk full, write error or a writer that fell behind: the class goes on

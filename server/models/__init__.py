@@ -12,6 +12,7 @@ from server.models.live import (
     SessionVerdict,
 )
 from server.models.org import Classroom, Community, CommunityMember, Person, School
+from server.models.recordings import FeaturedLesson, Recording, RecordingComment, RecordingView, RoomEvent
 from server.models.sessions import (
     Series,
     SeriesSkip,
@@ -45,6 +46,11 @@ __all__ = [
     "SessionReceiver",
     "SessionVerdict",
     "Term",
+    "FeaturedLesson",
+    "Recording",
+    "RecordingComment",
+    "RecordingView",
+    "RoomEvent",
     "Webhook",
     "WebhookDelivery",
 ]

@@ -103,6 +103,8 @@ class Observation(SQLModel, table=True):
     note: str = Field(default="", max_length=4000)
     rubric: dict[str, Any] = json_field(dict)
     st_codes: list[str] = json_field()
+    # Made on a recording (观课评课 after the lesson): the moment in it, instead of wall-clock time.
+    offset_ms: int | None = None
     created_at: datetime = created_at_field()
 
 

@@ -81,6 +81,10 @@ class Community(SQLModel, table=True):
     # Raised by every write that could change the community's counts (server/db/quota_cache.py); a
     # cached count (quota_counts) is good only for the version it was computed from.
     counts_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Recording policy (minors on camera): classes are recorded unless the community turns it off; a
+    # research session only when its host starts it. Files are deleted after this many days.
+    record_classes: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    recording_retention_days: int = Field(default=365, ge=1, sa_column_kwargs={"server_default": "365"})
     created_at: datetime = created_at_field()
 
 
