@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     redis_prefix: str = "haiqiao:"
     # `haiqiao serve --media-workers N` starts N local media workers on ports from this one upward.
     media_worker_base_port: int = 8100
+    # Recorded lessons (WebM per track) are written here, by whichever process holds the room.
+    recordings_dir: str = "var/recordings"
+    # A recording's file is served through a signed link valid this long (a <video> sends no token).
+    recording_link_seconds: int = Field(default=600, ge=10, le=24 * 3600)
 
     @field_validator("webhook_allowed_networks")
     @classmethod
