@@ -154,10 +154,15 @@ class Vp8Assembler:
         self.frames_dropped += 1
         self._next = None
 
-    def flush(self) -> None:
-        """The stream ended: what is still incomplete is lost."""
+    def flush(self) -> list[tuple[int, bytes, bool]]:
+        """The stream ended: the frames still to come that are whole, every gap now a loss."""
+        if not self._pending:
+            return []
+        self._newest = max(self._pending) + REORDER + 1
+        out = self._collect()
         self.packets_dropped += sum(1 for p in self._pending.values() if p is not _PADDING)
         self._pending.clear()
+        return out
 
 
 def unwrap_timestamps() -> Unwrapper:

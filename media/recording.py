@@ -155,6 +155,7 @@ class TrackRecorder:
             "packets_dropped": self._dropped_in + self._dropped_out + (assembler.packets_dropped if assembler else 0),
             "files": self.files,
             "frames_written": self.frames_written,
+            "queued": len(self._queue),
         }
 
     # Either thread.
@@ -198,21 +199,26 @@ class TrackRecorder:
                 self._wake.clear()
                 self._idle = False
                 idle_since = time.monotonic()
-        except OSError as error:
-            reason = "disk_full" if error.errno == errno.ENOSPC else "write_error"
-            self._fail(reason, f"{type(error).__name__}: {error}")
         except Exception as error:
-            self._fail("write_error", f"{type(error).__name__}: {error}")
+            self._fail_with(error, "")
         self._dropped_out += len(queue)
         queue.clear()
-        if self._assembler is not None:
-            self._assembler.flush()
+        try:
+            if self._assembler is not None and not self._stopped:
+                arrival = self._file.last_arrival if self._file else self._clock()
+                for ts, data, key in self._assembler.flush():
+                    self._write(ts, data, key, arrival)
+        except Exception as error:
+            self._fail_with(error, "")
         try:
             self._finish()
         except Exception as error:
-            reason = "disk_full" if isinstance(error, OSError) and error.errno == errno.ENOSPC else "write_error"
-            self._fail(reason, f"finishing the file: {type(error).__name__}: {error}")
+            self._fail_with(error, "finishing the file: ")
         self._call(self._set_done, None)
+
+    def _fail_with(self, error: Exception, context: str) -> None:
+        disk_full = isinstance(error, OSError) and error.errno == errno.ENOSPC
+        self._fail("disk_full" if disk_full else "write_error", f"{context}{type(error).__name__}: {error}")
 
     def _set_done(self, _: None) -> None:
         if not self._done.done():
@@ -230,10 +236,11 @@ class TrackRecorder:
             return
         if packet.ssrc != self._ssrc:
             # The publisher restarted its stream: a new file, its timestamps unrelated to the old ones.
-            self._finish()
             if self._assembler is not None:
-                self._assembler.flush()
+                for ts, data, key in self._assembler.flush():
+                    self._write(ts, data, key, arrival)
                 self._dropped_out += self._assembler.packets_dropped
+            self._finish()
             self._ssrc = packet.ssrc
             self._assembler = Vp8Assembler() if self.kind == "video" else None
             self._unwrap = unwrap_timestamps()
