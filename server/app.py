@@ -29,6 +29,8 @@ from server.metrics import install_metrics
 from server.org.communities import router as communities_router
 from server.org.people import router as people_router
 from server.org.schools import router as schools_router
+from server.recordings.feedback import router as recording_feedback_router
+from server.recordings.router import router as recordings_router
 from server.records.router import router as records_router
 from server.schedule.calendar_api import router as calendar_router
 from server.schedule.feeds_api import router as feeds_router
@@ -56,6 +58,8 @@ def api_routers() -> list[APIRouter]:
         live_router,
         attendance_router,
         ledger_router,
+        recordings_router,
+        recording_feedback_router,
     ]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -23,6 +23,7 @@ from server.timefmt import LocalDateTime
 router = APIRouter(tags=["records"])
 Researcher = Annotated[Person, Depends(require_roles(Role.researcher))]
 Reporter = Annotated[Person, Depends(require_roles(Role.teacher, Role.device, Role.scheduler))]
+MAX_OFFSET_MS = 24 * 3600 * 1000
 
 
 class HeadCountIn(Body):
@@ -44,6 +45,9 @@ class ObservationIn(Body):
     rubric: dict[str, Int | Float | str] = Field(default_factory=dict, max_length=50)
     # S-T coding: one "T" (teacher) or "S" (students) per 30-second sample.
     st_codes: list[Annotated[str, StringConstraints(pattern=r"^[TS]$")]] = Field(default_factory=list, max_length=400)
+    # Made on the session's recording (观课评课 after the lesson): ms from the replay's start; ``at`` then
+    # defaults to the session's start plus this offset.
+    offset_ms: Int | None = Field(default=None, ge=0, le=MAX_OFFSET_MS)
 
 
 class ObservationOut(BaseModel):
@@ -54,6 +58,7 @@ class ObservationOut(BaseModel):
     note: str
     rubric: dict[str, Any]
     st_codes: list[str]
+    offset_ms: int | None = None  # set when made on the recording: ms from the replay's start
     st: dict[str, Any] | None = None
 
 
@@ -93,7 +98,7 @@ async def report_headcount(session_id: IdParam, body: HeadCountIn, db: DbSession
     return HeadCountOut.model_validate(record, from_attributes=True)
 
 
-def _out(obs: Observation) -> ObservationOut:
+def observation_out(obs: Observation) -> ObservationOut:
     out = ObservationOut.model_validate(obs, from_attributes=True)
     if obs.st_codes:
         out.st = analyse(obs.st_codes).as_dict()
@@ -109,19 +114,23 @@ def _out(obs: Observation) -> ObservationOut:
 async def add_observation(
     session_id: IdParam, body: ObservationIn, db: DbSession, caller: Researcher
 ) -> ObservationOut:
-    await get_or_404(db, Session, session_id, "session")
+    session = await get_or_404(db, Session, session_id, "session")
     assert caller.id is not None
+    at = body.at or datetime.now(UTC)
+    if body.at is None and body.offset_ms is not None:
+        at = session.start + timedelta(milliseconds=body.offset_ms)
     obs = Observation(
         session_id=session_id,
         researcher_id=caller.id,
-        at=body.at or datetime.now(UTC),
+        at=at,
+        offset_ms=body.offset_ms,
         note=body.note,
         rubric=dict(body.rubric),
         st_codes=list(body.st_codes),
     )
     db.add(obs)
     await db.flush()
-    return _out(obs)
+    return observation_out(obs)
 
 
 @router.get("/sessions/{session_id}/observations", response_model=list[ObservationOut])
@@ -133,7 +142,7 @@ async def list_observations(session_id: IdParam, db: DbSession, caller: CurrentU
     if not (county or caller.id == session.host_teacher_id):
         raise Forbidden("无权查看观察记录 / you may not read these observations", code="forbidden_role")
     stmt = select(Observation).where(Observation.session_id == session_id).order_by(col(Observation.at))
-    out = [_out(o) for o in (await db.exec(stmt)).all()]
+    out = [observation_out(o) for o in (await db.exec(stmt)).all()]
     if not county:
         for o in out:
             o.researcher_id = None
