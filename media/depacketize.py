@@ -9,12 +9,30 @@ given a frame whose reference is missing shows garbage until the next key frame.
 
 from __future__ import annotations
 
-from aiortc.codecs.vpx import VpxPayloadDescriptor
-
 from media.rtp import SEQ_MOD, TS_MOD
 
 REORDER = 64  # packets: about half a second of 1 Mbit/s video, past which a missing packet is lost
 _PADDING = (0, False, False, b"")  # a padding-only packet: it takes a sequence number, carries nothing
+
+
+def vp8_descriptor(payload: bytes) -> tuple[bool, int]:
+    """(starts a frame: S=1 and partition 0, size of the payload descriptor) — RFC 7741 §4.2, the rules
+    of aiortc's ``VpxPayloadDescriptor.parse`` without building an object: that costs 1.7 µs a packet,
+    a fifth of what forwarding one costs (tests check the two agree). ValueError when truncated."""
+    b0 = payload[0]
+    size = 1
+    if b0 & 0x80:  # X: extended control bits follow
+        x = payload[1]
+        size = 2
+        if x & 0x80:  # I: picture id, one or two bytes
+            size += 2 if payload[2] & 0x80 else 1
+        if x & 0x40:  # L: TL0PICIDX
+            size += 1
+        if x & 0x30:  # T or K: TID/KEYIDX byte
+            size += 1
+        if size > len(payload):
+            raise ValueError("VP8 payload descriptor is truncated")
+    return (b0 & 0x1F) == 0x10, size
 
 
 def vp8_size(frame: bytes) -> tuple[int, int] | None:
@@ -66,12 +84,11 @@ class Vp8Assembler:
             return []  # a duplicate, or too late for its frame
         if payload:
             try:
-                descriptor, data = VpxPayloadDescriptor.parse(payload)
-            except ValueError:
+                start, size = vp8_descriptor(payload)
+            except (IndexError, ValueError):
                 self.packets_dropped += 1
                 return []
-            start = bool(descriptor.partition_start) and descriptor.partition_id == 0
-            self._pending[ext] = (ts, marker, start, data)
+            self._pending[ext] = (ts, marker, start, payload[size:])
         else:
             self._pending[ext] = _PADDING
         if ext > self._newest:

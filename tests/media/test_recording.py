@@ -20,9 +20,10 @@ from typing import Any
 import av
 import numpy as np
 import pytest
-from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.codecs.vpx import Vp8Encoder, VpxPayloadDescriptor
 from aiortc.rtp import RtpPacket
 
+from media.depacketize import vp8_descriptor
 from media.recording import MUX_OPTIONS, RecordedFile, RecordingFailed, TrackRecorder
 from media.replay import clip_frames
 
@@ -40,8 +41,8 @@ class Packetiser:
     """RTP packets of one stream: sequence numbers and timestamps running on across calls, both
     starting near their wrap so that the recorder's unwrapping is exercised."""
 
-    def __init__(self, ssrc: int = 1111, seq: int = 65_400, ts: int = (1 << 32) - 5 * 90_000) -> None:
-        self.ssrc, self.seq, self.ts = ssrc, seq, ts
+    def __init__(self, ssrc: int = 1111, seq: int = 65_400, ts: int = (1 << 32) - 5 * 90_000, fps: int = FPS) -> None:
+        self.ssrc, self.seq, self.ts, self.fps = ssrc, seq, ts, fps
         self.picture_id = 0
 
     def video(self, frames: Sequence[bytes]) -> list[RtpPacket]:
@@ -51,7 +52,7 @@ class Packetiser:
             self.picture_id = (self.picture_id + 1) % (1 << 15)
             for i, payload in enumerate(payloads):
                 out.append(self._packet(payload, i == len(payloads) - 1))
-            self.ts += 90_000 // FPS
+            self.ts += 90_000 // self.fps
         return out
 
     def audio(self, payloads: Sequence[bytes]) -> list[RtpPacket]:
@@ -231,6 +232,22 @@ async def test_resolution_and_ssrc_changes_start_new_files(tmp_path: Path) -> No
         assert frames[0].time == 0
 
 
+def test_descriptor_parse_agrees_with_aiortc() -> None:
+    rng = random.Random(7)
+    payloads = [p.payload for p in Packetiser().video(vp8_frames(seconds=1))]
+    payloads += [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 6))) for _ in range(5000)]
+    for payload in payloads:
+        try:
+            descriptor, data = VpxPayloadDescriptor.parse(payload)
+        except ValueError:
+            with pytest.raises((ValueError, IndexError)):
+                vp8_descriptor(payload)
+            continue
+        start, size = vp8_descriptor(payload)
+        assert start == (descriptor.partition_start == 1 and descriptor.partition_id == 0)
+        assert payload[size:] == data
+
+
 class BlockedRecorder(TrackRecorder):
     """Its second file takes until ``release`` is set to open: a writer stuck on a slow disk."""
 
@@ -308,6 +325,7 @@ import asyncio, sys, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
 from tests.media.test_recording import Packetiser, vp8_frames
+from media.depacketize import vp8_descriptor
 from media.recording import TrackRecorder
 
 async def main():
