@@ -22,6 +22,7 @@ from server.hooks.delivery import deliver_due
 from server.jobs.runner import JobRunner, runner_for
 from server.live import heartbeats
 from server.models import Session
+from server.recordings.retention import install_retention
 from server.schedule.transitions import PresenceOf, settle_now, timing_of
 from server.timefmt import SHANGHAI
 
@@ -115,3 +116,4 @@ def install_jobs(runner: JobRunner, sweep_seconds: float) -> None:
     runner.every(LIFECYCLE_JOB, sweep_seconds, lifecycle_tick)
     runner.every(WEBHOOK_JOB, 10, webhook_tick)
     runner.every(QUOTA_JOB, 600, quota_tick)
+    install_retention(runner)  # recordings past their community's retention: daily
