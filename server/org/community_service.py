@@ -67,6 +67,8 @@ async def create_community(db: AsyncSession, body: CommunityIn) -> Community:
         quota_rules=[r.model_dump(mode="json") for r in body.quota_rules],
         held_rules={k.value: v.model_dump() for k, v in body.held_rules.items()},
         workload_ratio=body.workload_ratio,
+        record_classes=body.record_classes,
+        recording_retention_days=body.recording_retention_days,
     )
     db.add(community)
     await db.flush()
@@ -97,6 +99,10 @@ async def update_community(db: AsyncSession, community_id: int, body: CommunityP
         await db.exec(delete(SessionVerdict).where(col(SessionVerdict.session_id).in_(ours)))
     if body.workload_ratio is not None:
         community.workload_ratio = body.workload_ratio
+    if body.record_classes is not None:
+        community.record_classes = body.record_classes
+    if body.recording_retention_days is not None:
+        community.recording_retention_days = body.recording_retention_days
     if body.members is not None:
         await require_ids(db, School, {m.school_id for m in body.members}, "school")
         _check_members(community.core_school_id, body.members)
@@ -135,6 +141,8 @@ async def describe(db: AsyncSession, communities: list[Community], today: date |
                 quota_rules=c.quota_rules,
                 held_rules=c.held_rules,
                 workload_ratio=c.workload_ratio,
+                record_classes=c.record_classes,
+                recording_retention_days=c.recording_retention_days,
                 warnings=warnings,
             )
         )

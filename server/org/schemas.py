@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from scheduling.enums import ClassroomKind, CommunityKind, Locality, Role, SessionKind, Stage
-from server.ids import Body, Float, Id, Int
+from server.ids import Body, Bool, Float, Id, Int
 from server.timefmt import Day, LocalDateTime
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -151,6 +151,8 @@ class CommunityIn(Strict):
     quota_rules: list[QuotaRuleIn] = Field(default_factory=list, max_length=10)
     held_rules: dict[SessionKind, HeldRuleIn] = Field(default_factory=dict)
     workload_ratio: Float = Field(default=1.0, ge=0, le=5)
+    record_classes: Bool = True
+    recording_retention_days: Int = Field(default=365, ge=1, le=3650)
 
 
 class CommunityPatch(Strict):
@@ -160,6 +162,9 @@ class CommunityPatch(Strict):
     quota_rules: list[QuotaRuleIn] | None = Field(default=None, max_length=10)
     held_rules: dict[SessionKind, HeldRuleIn] | None = None
     workload_ratio: Float | None = Field(default=None, ge=0, le=5)
+    # Recording policy: classes are recorded unless turned off; files are deleted after this many days.
+    record_classes: Bool | None = None
+    recording_retention_days: Int | None = Field(default=None, ge=1, le=3650)
 
 
 class MemberOut(BaseModel):
@@ -178,4 +183,6 @@ class CommunityOut(BaseModel):
     quota_rules: list[dict[str, Any]]
     held_rules: dict[str, Any]
     workload_ratio: float
+    record_classes: bool
+    recording_retention_days: int
     warnings: list[str] = Field(default_factory=list)
