@@ -88,8 +88,12 @@ def session_rows(q: CommunityQuota, titles: dict[int, str]) -> list[list[Any]]:
     return rows
 
 
-def render(data: list[CommunityQuota], year: int, fmt: str, rooms: dict[Any, str]) -> Response:
+def render(
+    data: list[CommunityQuota], year: int, fmt: str, rooms: dict[Any, str], views: dict[int, int] | None = None
+) -> Response:
+    """``views`` (JSON only): 点播, the views of each community's recorded lessons of the year."""
     del rooms
+    views = views or {}
     if fmt == "json":
         body = [
             {
@@ -97,6 +101,7 @@ def render(data: list[CommunityQuota], year: int, fmt: str, rooms: dict[Any, str
                 "community": q.community.name,
                 "year": year,
                 "rules": [tally_dict(t) for t in q.tallies],
+                "views": views.get(q.community.id or 0, 0),
             }
             for q in data
         ]

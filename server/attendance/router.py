@@ -20,6 +20,7 @@ from server.db.repo import get_or_404
 from server.deps import DbSession, SettingsDep, require_roles
 from server.ids import Body, Bool, IdParam
 from server.models import Classroom, Community, CommunityMember, HeadCount, HeldCorrection, Person, School, Session
+from server.recordings.repository import views_by_community
 from server.schedule.access import check_reads_community, check_reads_session, readable_communities, reads_county
 from server.timefmt import SHANGHAI, Day, LocalDateTime
 
@@ -224,7 +225,8 @@ async def quota_report(
     year, today = _year(year), datetime.now(SHANGHAI).date()
     data = [await community_quota(db, c, year, today, settings) for c in await _communities(db, None, caller)]
     rooms = {c.id: c.name for c in (await db.exec(select(Classroom))).all()}
-    return reports.render(data, year, format, rooms)
+    views = await views_by_community(db, year) if format == "json" else {}
+    return reports.render(data, year, format, rooms, views)
 
 
 class SchoolTallyOut(BaseModel):
