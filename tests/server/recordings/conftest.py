@@ -125,12 +125,26 @@ async def record(api: Api, directory: Path, **session: object) -> Recorded:
     session_id = await add_session(api, **session)  # type: ignore[arg-type]
     # The receiver's camera first in the table, a second later on the clock: the host still leads.
     receiver = await add_track(
-        api, directory, session_id, seat_key="room-4", role=LiveRole.receiver, name="岱西", delay=timedelta(seconds=2),
-        start=start, seed=1,
+        api,
+        directory,
+        session_id,
+        seat_key="room-4",
+        role=LiveRole.receiver,
+        name="岱西",
+        delay=timedelta(seconds=2),
+        start=start,
+        seed=1,
     )
     host = await add_track(
-        api, directory, session_id, seat_key="room-1", role=LiveRole.host, name="高亭", delay=timedelta(seconds=1),
-        start=start, seconds=120,
+        api,
+        directory,
+        session_id,
+        seat_key="room-1",
+        role=LiveRole.host,
+        name="高亭",
+        delay=timedelta(seconds=1),
+        start=start,
+        seconds=120,
     )
     return Recorded(session_id, host, receiver, directory)
 
