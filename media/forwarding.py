@@ -54,6 +54,10 @@ class Port(Protocol):
     def sent(self, ntp: int, rtp_timestamp: int, payload_bytes: int) -> None: ...
 
 
+class Tap(Protocol):
+    def push(self, packet: Any, codec: str) -> None: ...
+
+
 class Downstream:
     """One subscriber of one publication."""
 
@@ -228,6 +232,9 @@ class Fanout:
         self.frames_in = 0
         self.keyframes_in = 0
         self.keyframe_requests = 0
+        # Who else takes every packet as it arrives (a recorder, media/room_recording.py): called on the
+        # loop, so each must only queue the packet and return.
+        self.taps: list[Tap] = []
 
     @property
     def muted(self) -> bool:
@@ -280,7 +287,11 @@ class Fanout:
             self._keyframe_since_request = True
         if self._pending and self.clock() - self._last_request >= KEYFRAME_INTERVAL:
             self.request_keyframe()
-        if self._muted or not self._subscribers:
+        if self._muted:
+            return  # a muted seat is neither heard nor recorded
+        for tap in self.taps:
+            tap.push(packet, codec)
+        if not self._subscribers:
             return
         ntp = ntp_now()
         for sub in self._subscribers:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -23,28 +23,32 @@ from pydantic import BaseModel
 from media.forwarding import Fanout
 from media.interface import IceServer
 from media.layers import LayerGovernor
+from media.outlet import Outlet
 from media.peer import AiortcConnection
+from media.recording import RecordedFile, RecordingFailed
 from media.room import Room
 from media.room_actions import (
     AcceptOffer,
     Action,
     Close,
     Grant,
+    Mark,
     Mute,
     PresenceChanged,
     Record,
     Release,
     Resync,
     Send,
+    SetRecording,
     StartGrace,
 )
+from media.room_recording import RoomRecorders
 from media.signaling import (
     ClientMessage,
     CloseCode,
     ErrorCode,
     ErrorOut,
     Renegotiate,
-    Seats,
     ServerAnswer,
     Source,
 )
@@ -54,7 +58,6 @@ from scheduling.session_states import Presence
 
 log = logging.getLogger("haiqiao.live")
 NEGOTIATION_TIMEOUT = 10.0
-OUTLET_SIZE = 64
 LINK_CHECK_SECONDS = 1.0  # how often each subscriber's bandwidth estimate is looked at (media/layers.py)
 
 Publication = Fanout | TranscodedPublication
@@ -67,74 +70,17 @@ class RoomEvents:
 
     attendance: Callable[[Grant, AttendanceEventKind, str, datetime], Awaitable[None]]
     presence: Callable[[int, Presence], Awaitable[None]]
+    # A finished recording file (seat, source, file) and a mark on the room's timeline, both stored.
+    recorded: Callable[[Grant, str, RecordedFile], Awaitable[None]] = field(default=lambda *_: _nothing())
+    mark: Callable[[int, Mark], Awaitable[None]] = field(default=lambda *_: _nothing())
+
+
+async def _nothing() -> None:
+    return None
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class Outlet:
-    """One connection's outgoing messages. Each connection owns its own: a newer connection of the same
-    seat gets a new outlet, so an old half-open socket can never drain the new one's messages.
-
-    A seat list that arrives while the previous one still waits to be written replaces it: each is the
-    whole room, and during a bell forty joins would otherwise queue forty lists of up to forty seats for
-    every connection (benchmarks/bell.py)."""
-
-    def __init__(self, size: int = OUTLET_SIZE) -> None:
-        self._items: deque[BaseModel] = deque()
-        self._size = size
-        self._wake = asyncio.Event()
-        self._closed = False
-        self.close_code: int | None = None
-        self.close_reason = ""
-
-    def send(self, message: BaseModel) -> None:
-        if self._closed:
-            return
-        if isinstance(message, Seats) and self._items and isinstance(self._items[-1], Seats):
-            self._items[-1] = message  # not written yet, and no longer true
-        elif len(self._items) >= self._size:
-            return  # a client that stops reading loses updates, not the room
-        else:
-            self._items.append(message)
-        self._wake.set()
-
-    def close(self, code: int, reason: str) -> None:
-        """Ask the socket to close after what is already queued; never blocks, never raises."""
-        if not self._closed:
-            self.close_code, self.close_reason = code, reason
-            self._closed = True
-            self._wake.set()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    async def next(self) -> BaseModel | None:
-        """The next message to write, or None once closed and drained."""
-        while not self._items:
-            if self._closed:
-                return None
-            self._wake.clear()
-            await self._wake.wait()
-        return self._items.popleft()
-
-
-_wire: dict[int, tuple[BaseModel, str]] = {}  # a message sent to many outlets is encoded once
-
-
-def wire_text(message: BaseModel) -> str:
-    """The message as JSON; the last few are remembered, so the seat list one change sends to a whole
-    room is encoded once rather than once per connection."""
-    cached = _wire.get(id(message))
-    if cached is not None and cached[0] is message:
-        return cached[1]
-    text = message.model_dump_json()
-    _wire[id(message)] = (message, text)
-    if len(_wire) > 32:
-        del _wire[next(iter(_wire))]
-    return text
 
 
 @dataclass
@@ -154,6 +100,7 @@ class LiveRoom:
         *,
         transcode: bool = False,
         clock: Callable[[], datetime] = utc_now,
+        recordings_dir: Path | None = None,
     ) -> None:
         self.core = core
         self.events = events
@@ -169,6 +116,11 @@ class LiveRoom:
         self._links: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()  # the core's decisions and their attendance commits, one at a time
         self._closing: set[asyncio.Task[None]] = set()
+        self.recorders = (
+            None
+            if recordings_dir is None
+            else RoomRecorders(core.session_id, recordings_dir, events.recorded, self._recording_failed)
+        )
         self._handlers: dict[type, Callable[[Any], Awaitable[None]]] = {
             Record: self._record,
             Send: self._send_action,
@@ -178,6 +130,8 @@ class LiveRoom:
             Release: self._release,
             StartGrace: self._start_grace,
             Mute: self._mute,
+            Mark: self._mark,
+            SetRecording: self._set_recording,
         }
 
     @property
@@ -220,6 +174,8 @@ class LiveRoom:
             self._links.cancel()
         for task in self.graces.values():
             task.cancel()
+        if self.recorders is not None:
+            await self.recorders.stop_all()
         for conn in list(self.media.values()):
             with contextlib.suppress(Exception):
                 await conn.close()
@@ -275,6 +231,9 @@ class LiveRoom:
         for other in self.media.values():
             for pub in conn.publications:
                 other.stop_sending(pub)
+        if self.recorders is not None:
+            for pub in conn.publications:
+                await self.recorders.stop(pub)  # its file is finished: a reconnect records into a new one
         self._closing.add(task := asyncio.ensure_future(conn.close()))
         task.add_done_callback(self._closing.discard)
 
@@ -287,6 +246,30 @@ class LiveRoom:
         for pub in conn.publications if conn else []:
             if pub.kind == action.kind and pub.source in (Source.microphone, Source.camera, Source.thumb):
                 pub.set_muted(action.muted)
+
+    async def _mark(self, action: Mark) -> None:
+        try:
+            await self.events.mark(self.session_id, action)
+        except Exception:  # a lost timeline mark is logged; it must not stop the room's decision
+            log.exception("session %s: timeline mark %s not stored", self.session_id, action.kind)
+
+    async def _set_recording(self, action: SetRecording) -> None:
+        if self.recorders is None:
+            return
+        if not action.active:
+            await self.recorders.stop_all()
+            return
+        for connection_id, conn in self.media.items():
+            self._record_publications(connection_id, conn.publications)
+
+    def _record_publications(self, connection_id: str, publications: list[Any]) -> None:
+        seat = self.core.by_connection.get(connection_id)
+        if self.recorders is not None and self.core.recording and seat is not None:
+            for pub in publications:
+                self.recorders.record(seat.grant, pub)
+
+    def _recording_failed(self, failure: RecordingFailed) -> None:
+        asyncio.ensure_future(self._decide(partial(self.core.recording_failed, failure.reason, failure.detail)))
 
     async def _grace(self, connection_id: str, seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -363,6 +346,7 @@ class LiveRoom:
             return
         pub.stream_id = public_id
         pub.set_muted(self.core.is_muted(connection_id, pub.kind))
+        self._record_publications(connection_id, [pub])
         for other in self.core.connections():
             if other != connection_id:
                 asyncio.ensure_future(self.sync(other))

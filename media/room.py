@@ -21,6 +21,7 @@ from media.room_actions import (
     Action,
     Close,
     Grant,
+    Mark,
     MediaKind,
     Mute,
     PresenceChanged,
@@ -28,9 +29,10 @@ from media.room_actions import (
     Release,
     Resync,
     Send,
+    SetRecording,
     StartGrace,
 )
-from media.sdp import mid_kinds
+from media.sdp import mid_kinds, offers_media, source_problem
 from media.signaling import (
     Bye,
     Chat,
@@ -46,6 +48,7 @@ from media.signaling import (
     Offer,
     Ping,
     Pong,
+    RecordRequest,
     SeatInfo,
     Seats,
     SeatState,
@@ -54,7 +57,7 @@ from media.signaling import (
     Watch,
     Welcome,
 )
-from scheduling.enums import AttendanceEventKind, LiveRole, SessionKind
+from scheduling.enums import AttendanceEventKind, LiveRole, RoomEventKind, SessionKind
 from scheduling.session_states import Presence
 
 
@@ -78,10 +81,6 @@ class Seat:
         return self.grant.role
 
 
-def offers_media(sdp: str) -> bool:
-    return any(line.strip() in ("a=sendrecv", "a=sendonly") for line in sdp.splitlines())
-
-
 class Room:
     def __init__(
         self,
@@ -90,7 +89,11 @@ class Room:
         kind: SessionKind,
         grace_seconds: float,
         new_public_id: Callable[[], str] = lambda: secrets.token_hex(4),
+        *,
+        recording: bool = False,
     ) -> None:
+        """``recording``: the community's policy records this session from its first seat on (a
+        research session's host may start recording later)."""
         self.session_id = session_id
         self.title = title
         self.kind = kind
@@ -100,6 +103,8 @@ class Room:
         self.by_connection: dict[str, Seat] = {}  # only each seat's current connection
         self.floor: str | None = None
         self.ended = False
+        self.recording = recording
+        self._recording_marked = False
         self._handlers: dict[type[BaseModel], Callable[[Seat, BaseModel, datetime], list[Action]]] = {
             Offer: self._offer,  # type: ignore[dict-item]
             Ping: self._ping,
@@ -110,6 +115,7 @@ class Room:
             FloorRequest: self._floor,  # type: ignore[dict-item]
             Share: self._share,  # type: ignore[dict-item]
             Watch: self._watch,  # type: ignore[dict-item]
+            RecordRequest: self._record,  # type: ignore[dict-item]
         }
 
     # --- who sees whom ---------------------------------------------------------------------------
@@ -199,7 +205,7 @@ class Room:
         return list(self.by_connection)
 
     def _seats_update(self, exclude: Seat | None = None) -> list[Action]:
-        message = Seats(seats=self.seat_infos(), floor=self.floor)
+        message = Seats(seats=self.seat_infos(), floor=self.floor, recording=self.recording)
         return [Send(s.connection_id, message) for s in self.seats.values() if s is not exclude]
 
     def _changed(self, seat: Seat, exclude: Seat | None = None) -> list[Action]:
@@ -251,9 +257,13 @@ class Room:
                     seats=self.seat_infos(),
                     floor=self.floor,
                     reconnected=reconnected,
+                    recording=self.recording,
                 ),
             )
         )
+        if self.recording and not self._recording_marked:
+            self._recording_marked = True
+            actions.append(Mark(RoomEventKind.recording_started, now, detail="policy"))
         return [*actions, *self._changed(seat, exclude=seat), Resync(except_connection=connection_id)]
 
     def dropped(self, connection_id: str, now: datetime) -> list[Action]:
@@ -290,11 +300,28 @@ class Room:
     def end(self, now: datetime) -> list[Action]:
         """The session is over: everyone leaves now and every socket closes with ``session_ended``."""
         self.ended = True
-        return self._close_all(now, AttendanceEventKind.leave, CloseCode.session_ended, "session_ended")
+        finish = self._stop_recording(now, "session_ended")
+        return [*finish, *self._close_all(now, AttendanceEventKind.leave, CloseCode.session_ended, "session_ended")]
 
     def shutdown(self, now: datetime) -> list[Action]:
         """The process stops: connections drop (the clients come back within the grace elsewhere)."""
-        return self._close_all(now, AttendanceEventKind.drop, CloseCode.going_away, "going_away")
+        finish = self._stop_recording(now, "shutdown")
+        return [*finish, *self._close_all(now, AttendanceEventKind.drop, CloseCode.going_away, "going_away")]
+
+    def _stop_recording(self, now: datetime, why: str) -> list[Action]:
+        if not self.recording:
+            return []
+        self.recording = False
+        return [Mark(RoomEventKind.recording_stopped, now, detail=why), SetRecording(False)]
+
+    def recording_failed(self, reason: str, detail: str, now: datetime) -> list[Action]:
+        """A recorder could not write (disk full, an error, a writer too slow): recording stops, the class
+        goes on, everyone's 录制中 mark goes away."""
+        if not self.recording:
+            return []
+        self.recording = False
+        mark = Mark(RoomEventKind.recording_failed, now, detail=f"{reason}: {detail}")
+        return [mark, SetRecording(False), *self._seats_update()]
 
     def _close_all(self, now: datetime, kind: AttendanceEventKind, code: int, reason: str) -> list[Action]:
         actions: list[Action] = []
@@ -344,13 +371,16 @@ class Room:
         bye: list[Action] = [Send(seat.connection_id, Bye(reason="left")), Close(seat.connection_id, 1000, "left")]
         return self._remove(seat, AttendanceEventKind.leave, now, closing=bye)
 
-    def _hand(self, seat: Seat, msg: Hand, _now: datetime) -> list[Action]:
+    def _hand(self, seat: Seat, msg: Hand, now: datetime) -> list[Action]:
         if seat.role is not LiveRole.receiver:
             return self._error(
                 seat, ErrorCode.not_allowed, "只有听讲端可以举手 / only receiving classrooms raise hands"
             )
+        if seat.hand == msg.raised:
+            return []
         seat.hand = msg.raised
-        return self._seats_update()
+        kind = RoomEventKind.hand_raised if msg.raised else RoomEventKind.hand_lowered
+        return [self._mark(kind, seat, now), *self._seats_update()]
 
     def _chat(self, seat: Seat, msg: Chat, now: datetime) -> list[Action]:
         if seat.role is LiveRole.observer:
@@ -367,20 +397,25 @@ class Room:
         target.muted[msg.kind] = msg.muted
         return [Mute(target.connection_id, msg.kind, msg.muted), *self._seats_update()]
 
-    def _floor(self, seat: Seat, msg: FloorRequest, _now: datetime) -> list[Action]:
+    def _floor(self, seat: Seat, msg: FloorRequest, now: datetime) -> list[Action]:
         if seat.role is not LiveRole.host:
             return self._error(seat, ErrorCode.not_allowed, "只有主讲端可以指定发言 / only the host gives the floor")
         if msg.seat is not None and not any(s.public_id == msg.seat for s in self.visible()):
             return self._error(seat, ErrorCode.unknown_seat, "没有这个席位 / unknown seat")
+        marks: list[Action] = []
+        if self.floor is not None and self.floor != msg.seat:
+            marks.append(self._mark(RoomEventKind.floor_released, self._seat_by_public(self.floor), now))
+        if msg.seat is not None and msg.seat != self.floor:
+            marks.append(self._mark(RoomEventKind.floor_given, self._seat_by_public(msg.seat), now))
         self.floor = msg.seat
         for other in self.seats.values():
             if other.public_id == msg.seat:
                 other.hand = False
             elif other.role is LiveRole.receiver:
                 other.sharing.clear()  # a classroom's share ends with its floor
-        return [*self._seats_update(), Resync()]
+        return [*marks, *self._seats_update(), Resync()]
 
-    def _share(self, seat: Seat, msg: Share, _now: datetime) -> list[Action]:
+    def _share(self, seat: Seat, msg: Share, now: datetime) -> list[Action]:
         if seat.role is LiveRole.observer:
             return self._error(seat, ErrorCode.not_allowed, "巡课者不能共享 / observers cannot share")
         if msg.active and seat.role is LiveRole.receiver and self.floor != seat.public_id:
@@ -401,7 +436,34 @@ class Room:
             seat.sharing.add(msg.source)
         else:
             seat.sharing.discard(msg.source)
-        return [*self._seats_update(), Resync()]
+        kind = RoomEventKind.share_started if msg.active else RoomEventKind.share_stopped
+        return [self._mark(kind, seat, now, msg.source.value), *self._seats_update(), Resync()]
+
+    def _record(self, seat: Seat, msg: RecordRequest, now: datetime) -> list[Action]:
+        if seat.role is not LiveRole.host:
+            return self._error(seat, ErrorCode.not_allowed, "只有主持人可以录制 / only the host records")
+        if self.kind is not SessionKind.research:
+            return self._error(
+                seat,
+                ErrorCode.not_allowed,
+                "课堂按教共体的录制规定录制 / classes are recorded as their community's policy says",
+            )
+        if msg.active == self.recording:
+            return []
+        if not msg.active:
+            return [*self._stop_recording(now, "host"), *self._seats_update()]
+        self.recording = self._recording_marked = True
+        mark = self._mark(RoomEventKind.recording_started, seat, now, "host")
+        return [mark, SetRecording(True), *self._seats_update()]
+
+    def _seat_by_public(self, public_id: str) -> Seat | None:
+        return next((s for s in self.seats.values() if s.public_id == public_id), None)
+
+    @staticmethod
+    def _mark(kind: RoomEventKind, seat: Seat | None, now: datetime, detail: str = "") -> Mark:
+        if seat is None:
+            return Mark(kind, now, detail=detail)
+        return Mark(kind, now, seat.grant.seat_key, seat.grant.name, detail)
 
     def _watch(self, seat: Seat, msg: Watch, _now: datetime) -> list[Action]:
         seat.full = None if msg.seats is None else set(msg.seats)
@@ -417,17 +479,3 @@ class Room:
             return []
         seat.constrained = constrained
         return [Resync()]
-
-
-def source_problem(sources: dict[str, Source], kinds: dict[str, str]) -> str | None:
-    """Why an offer's source labels cannot be taken, or None: each label once, on an m-line of its kind."""
-    seen: set[Source] = set()
-    for mid, source in sources.items():
-        if mid not in kinds:
-            return f"offer 中没有 mid {mid} / the offer has no m-line with mid {mid}"
-        if kinds[mid] != source.kind:
-            return f"{source.value} 不能用于 {kinds[mid]} 轨道 / {source.value} on a {kinds[mid]} m-line"
-        if source in seen:
-            return f"两个轨道都标为 {source.value} / two tracks claim {source.value}"
-        seen.add(source)
-    return None

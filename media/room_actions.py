@@ -8,7 +8,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from scheduling.enums import AttendanceEventKind, LiveRole
+from scheduling.enums import AttendanceEventKind, LiveRole, RoomEventKind
 from scheduling.session_states import Presence
 
 MediaKind = str  # "audio" | "video"
@@ -103,4 +103,26 @@ class Mute:
     muted: bool
 
 
-Action = Send | Close | Record | PresenceChanged | Resync | AcceptOffer | Release | StartGrace | Mute
+@dataclass(frozen=True)
+class Mark:
+    """A moment of the room worth finding again on its recording's timeline (floor, hands, shares,
+    recording started or stopped)."""
+
+    kind: RoomEventKind
+    at: datetime
+    seat_key: str = ""
+    name: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class SetRecording:
+    """Record every published track but thumbnails from now on (new ones as they come), or stop and
+    finish the files."""
+
+    active: bool
+
+
+Action = (
+    Send | Close | Record | PresenceChanged | Resync | AcceptOffer | Release | StartGrace | Mute | Mark | SetRecording
+)

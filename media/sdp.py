@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from media.signaling import Source
+
 WEAK_LINK_OPUS = {"useinbandfec": "1", "usedtx": "1"}
 
 
@@ -42,3 +44,21 @@ def mid_kinds(sdp: str) -> dict[str, str]:
         elif line.startswith("a=mid:") and kind is not None:
             out[line[6:].strip()] = kind
     return out
+
+
+def offers_media(sdp: str) -> bool:
+    return any(line.strip() in ("a=sendrecv", "a=sendonly") for line in sdp.splitlines())
+
+
+def source_problem(sources: dict[str, Source], kinds: dict[str, str]) -> str | None:
+    """Why an offer's source labels cannot be taken, or None: each label once, on an m-line of its kind."""
+    seen: set[Source] = set()
+    for mid, source in sources.items():
+        if mid not in kinds:
+            return f"offer 中没有 mid {mid} / the offer has no m-line with mid {mid}"
+        if kinds[mid] != source.kind:
+            return f"{source.value} 不能用于 {kinds[mid]} 轨道 / {source.value} on a {kinds[mid]} m-line"
+        if source in seen:
+            return f"两个轨道都标为 {source.value} / two tracks claim {source.value}"
+        seen.add(source)
+    return None

@@ -107,13 +107,22 @@ class Watch(Msg):
     audio: bool = True
 
 
+class RecordRequest(Msg):
+    """The host of a research session (网络教研) starts or stops recording it; classes are recorded by
+    their community's policy (docs/recording-policy.md)."""
+
+    type: Literal["record"]
+    active: bool
+
+
 ClientMessage = Annotated[
-    Offer | Ping | Leave | Hand | Chat | MuteRequest | FloorRequest | Share | Watch, Field(discriminator="type")
+    Offer | Ping | Leave | Hand | Chat | MuteRequest | FloorRequest | Share | Watch | RecordRequest,
+    Field(discriminator="type"),
 ]
 client_message = TypeAdapter(ClientMessage)
 CLIENT_TYPES = frozenset(
     model.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
-    for model in (Offer, Ping, Leave, Hand, Chat, MuteRequest, FloorRequest, Share, Watch)
+    for model in (Offer, Ping, Leave, Hand, Chat, MuteRequest, FloorRequest, Share, Watch, RecordRequest)
 )
 
 
@@ -147,6 +156,7 @@ class Welcome(Msg):
     seats: list[SeatInfo]  # observers never appear here
     floor: str | None
     reconnected: bool
+    recording: bool = False  # the room is being recorded: every page shows 录制中
 
 
 class ServerAnswer(Msg):
@@ -173,6 +183,7 @@ class Seats(Msg):
     type: Literal["seats"] = "seats"
     seats: list[SeatInfo]
     floor: str | None
+    recording: bool = False
 
 
 class ChatOut(Msg):

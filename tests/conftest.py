@@ -133,10 +133,15 @@ async def database_url(empty_database_url: str) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
     from server.settings import Settings
 
-    return Settings(database_url=database_url, run_jobs=False, demo_password="demo-password-1")
+    return Settings(
+        database_url=database_url,
+        run_jobs=False,
+        demo_password="demo-password-1",
+        recordings_dir=str(tmp_path / "recordings"),
+    )
 
 
 @dataclass

@@ -13,21 +13,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
+from media.recording import RecordedFile
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from media.live_room import LiveRoom, RoomEvents
 from media.room import Room
-from media.room_actions import Grant
+from media.room_actions import Grant, Mark
 from media.signaling import SeatInfo
 from scheduling.enums import AttendanceEventKind, SessionStatus
 from scheduling.session_states import NOBODY, Presence
 from server.attendance.verdicts import store_verdicts
 from server.live import heartbeats
 from server.live.heap import freeze_startup_heap
-from server.models import AttendanceEvent, Session
+from server.models import AttendanceEvent, Community, Session
+from server.recordings.store import store_recording, store_room_event
 from server.schedule.transitions import settle_now, timing_of
 from server.settings import Settings
 
@@ -90,7 +93,13 @@ class RoomRegistry:
         # both found no row for a room would both insert it.
         self._beating = asyncio.Lock()
         self._settled: dict[int, tuple[bool, bool, bool]] = {}  # what each room's status was last settled on
-        self.events = RoomEvents(attendance=self.record_attendance, presence=self.presence_changed)
+        self.events = RoomEvents(
+            attendance=self.record_attendance,
+            presence=self.presence_changed,
+            recorded=self.store_recorded,
+            mark=self.store_mark,
+        )
+        self.recordings_dir = Path(settings.recordings_dir)
 
     async def accepts(self, session_id: int) -> bool:
         return await self.hooks.accepts(session_id)
@@ -104,13 +113,59 @@ class RoomRegistry:
         assert session.id is not None
         room = self.rooms.get(session.id)
         if room is None:
-            core = Room(session.id, session.title, session.kind, self.settings.reconnect_grace_seconds)
+            recording = session.kind.is_class and await self._records_classes(session.community_id)
+            grace = self.settings.reconnect_grace_seconds
+            core = Room(session.id, session.title, session.kind, grace, recording=recording)
             room = self.rooms[session.id] = LiveRoom(
-                core, self.events, [], transcode=self.settings.media_path == "transcode"
+                core,
+                self.events,
+                [],
+                transcode=self.settings.media_path == "transcode",
+                recordings_dir=self.recordings_dir,
             )
             self._settled.pop(session.id, None)  # a new room settles its first presence in any case
             await self.beat()  # from its first connection on, a crash of this process is detectable
         return room
+
+    async def _records_classes(self, community_id: int) -> bool:
+        """The community's recording policy for classes (research sessions: their host decides)."""
+        async with self.sessionmaker() as db:
+            community = await db.get(Community, community_id)
+            return community is not None and community.record_classes
+
+    async def store_recorded(self, grant: Grant, source: str, file: RecordedFile) -> None:
+        async with self.sessionmaker() as db, db.begin():
+            await store_recording(
+                db,
+                session_id=grant.session_id,
+                seat_key=grant.seat_key,
+                role=grant.role,
+                classroom_id=grant.classroom_id,
+                person_id=grant.person_id,
+                name=grant.name,
+                source=source,
+                kind=file.kind,
+                path=file.path.relative_to(self.recordings_dir).as_posix(),
+                started_at=file.started_at,
+                ended_at=file.ended_at,
+                size=file.bytes,
+                duration_ms=file.duration_ms,
+                frames=file.frames,
+                width=file.width,
+                height=file.height,
+            )
+
+    async def store_mark(self, session_id: int, mark: Mark) -> None:
+        async with self.sessionmaker() as db, db.begin():
+            await store_room_event(
+                db,
+                session_id=session_id,
+                kind=mark.kind,
+                at=mark.at,
+                seat_key=mark.seat_key,
+                name=mark.name,
+                detail=mark.detail,
+            )
 
     def presence_of(self, session_id: int) -> Presence:
         room = self.rooms.get(session_id)

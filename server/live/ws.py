@@ -13,7 +13,8 @@ import uuid
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from media.live_room import LiveRoom, Outlet, wire_text
+from media.live_room import LiveRoom
+from media.outlet import Outlet, wire_text
 from media.signaling import CLIENT_TYPES, ClientMessage, CloseCode, ErrorCode, ErrorOut, client_message
 from scheduling.errors import Unauthenticated
 from server.live import grants

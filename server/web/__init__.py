@@ -19,6 +19,7 @@ PAGES = {
     "/patrol": "patrol.html",
     "/console": "console.html",
     "/dashboard": "dashboard.html",
+    "/recording-policy": "recording-policy.html",
     # The API's own pages, on Swagger UI and ReDoc vendored under static/vendor/ (nothing from outside).
     "/docs": "docs.html",
     "/redoc": "redoc.html",

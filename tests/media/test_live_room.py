@@ -7,7 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from media.live_room import LiveRoom, Outlet, RoomEvents, wire_text
+from media.live_room import LiveRoom, RoomEvents
+from media.outlet import Outlet, wire_text
 from media.room import Room
 from media.room_actions import Grant
 from media.signaling import Chat, ChatOut, CloseCode, Leave, Pong, Seats, Welcome

@@ -1,6 +1,7 @@
 // The classroom view (主讲端, 听讲端, 网络教研 participant, 巡课 observer) on top of HaiqiaoRoom.
 import { ZONE, api, el, i18n, token } from "/static/common.js";
 import { HaiqiaoRoom } from "/static/haiqiao-rtc.js";
+import { recordingMark } from "/static/recording-mark.js";
 
 const tr = i18n({
   zh: { connecting: "连接中", joining: "正在加入", connected: "已连接", reconnecting: "重新连接中…", refused: "无法加入",
@@ -17,6 +18,7 @@ const tr = i18n({
         sharing_screen: "{who} 正在共享屏幕", sharing_document: "{who} 正在展示实物展台",
         shareFailed: "未能开始共享：{msg}", shareEnded: "主讲端已收回发言，本端的共享已结束",
         err_floor_required: "需要主讲端先请本教室发言，才能共享屏幕或展台", err_bad_source: "共享失败：本端没有可共享的视频通道，请重新进入课堂后再试",
+        record: "开始录制", stopRecord: "停止录制",
         err_not_allowed: "当前身份不能进行此操作", err_timeout: "服务器没有回应共享请求，请稍后再试", err_rate_limited: "操作太频繁，请稍后再试" },
   en: { connecting: "connecting", joining: "joining", connected: "connected", reconnecting: "reconnecting…", refused: "refused",
         lost: "disconnected", left: "left", replaced: "opened elsewhere", ended: "class over", idle: "starting", host: "Host", receiver: "Classroom", participant: "Participant",
@@ -33,6 +35,7 @@ const tr = i18n({
         shareFailed: "Could not start sharing: {msg}", shareEnded: "The host took the floor back; this room's share has ended",
         err_floor_required: "The host must give this classroom the floor before it can share its screen or document camera",
         err_bad_source: "Sharing failed: this page has no video channel to share on; join the class again and retry",
+        record: "Start recording", stopRecord: "Stop recording",
         err_not_allowed: "Your role cannot do that", err_timeout: "The server did not answer the share request; try again", err_rate_limited: "Too many actions; wait a moment" },
 });
 
@@ -350,8 +353,13 @@ $("chat").onsubmit = (ev) => {
 };
 $("chat-panel").hidden = role === "observer";
 $("controls").hidden = role === "observer";
+const recording = recordingMark(tr.lang);
+room.addEventListener("recording", (e) => { recording.set(e.detail); paintRecordButton(); });
+function paintRecordButton() { $("record").textContent = tr.t(room.recording ? "stopRecord" : "record"); }
+$("record").onclick = () => room.record(!room.recording);
 $("lang").onclick = () => {
   tr.toggle(); $("lang").textContent = tr.lang === "zh" ? "English" : "中文";
+  recording.language(tr.lang); paintRecordButton();
   if (lastError) showError(lastError.key, lastError.vars);
   render();
 };
@@ -374,6 +382,8 @@ if (role === "receiver" && classroomId) {
 async function describe() {
   const session = await api(`/api/v1/sessions/${sessionId}`);
   room.title = session.title; document.title = `海桥 · ${session.title}`;
+  // A research session is recorded when its host decides; classes follow their community's policy.
+  $("record").hidden = !(role === "host" && session.kind === "research"); paintRecordButton();
   if (session.lesson_session_id) {
     const lesson = await api(`/api/v1/sessions/${session.lesson_session_id}`).catch(() => null);
     if (lesson) {

@@ -86,10 +86,17 @@ export class HaiqiaoRoom extends EventTarget {
     if (handler) await handler();
   }
 
+  // The room is recorded (welcome and every seat list say so): pages show 录制中 while it is.
+  setRecording(active) {
+    const now = Boolean(active);
+    if (now !== this.recording) { this.recording = now; this.emit("recording", now); }
+  }
+
   async onWelcome(msg) {
     this.seat = msg.seat;
     this.seats = msg.seats;
     this.floor = msg.floor;
+    this.setRecording(msg.recording);
     this.emit("seats", msg);
     this.setState("connected");
     this.newPeerConnection();
@@ -192,6 +199,7 @@ export class HaiqiaoRoom extends EventTarget {
   onSeats(msg) {
     this.seats = msg.seats;
     this.floor = msg.floor;
+    this.setRecording(msg.recording);
     const mine = this.seats.find((s) => s.seat === this.seat);
     const sharing = new Set(mine?.sharing || []);
     for (const source of SHARED_SOURCES) {
@@ -310,6 +318,7 @@ export class HaiqiaoRoom extends EventTarget {
   giveFloor(seat) { this.send({ type: "floor", seat }); }
   raiseHand(raised = true) { this.send({ type: "hand", raised }); }
   chat(text) { this.send({ type: "chat", text }); }
+  record(active) { this.send({ type: "record", active }); } // a research session's host starts or stops recording
 
   cleanup() {
     this.leaving = true;

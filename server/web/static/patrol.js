@@ -11,6 +11,7 @@
 import { ApiError, ZONE, api, directory, el, fmt, mountHeader, token } from "/static/common.js";
 import { HaiqiaoRoom } from "/static/haiqiao-rtc.js";
 import { tr } from "/static/patrol-i18n.js";
+import { recordingMark } from "/static/recording-mark.js";
 import { q, ST_INTERVAL, REFRESH, $, state } from "/static/patrol-state.js";
 import { st, obs, resetObservation, renderST, renderRubric, loadHistory, tickST, bindObservePanel } from "/static/patrol-observe.js";
 export { analyse } from "/static/patrol-observe.js";
@@ -200,8 +201,12 @@ function mainSeat(entry) {
 
 function setStream(video, stream) { if (video.srcObject !== stream) video.srcObject = stream; }
 
+const recordingBadge = recordingMark(tr.lang); // the watched class is recorded (each tile says so too)
+
 function paintRoom(sessionId) {
   if (state.watching === sessionId) renderWatch();
+  recordingBadge.language(tr.lang);
+  recordingBadge.set(Boolean(state.watching != null && rooms.get(state.watching)?.room.recording));
   const card = cards.get(sessionId);
   if (card) paintCardPicture(card, sessionId);
 }
@@ -249,7 +254,8 @@ function card(s) {
       onclick: () => watch(s.session_id), onkeydown: (e) => { if (e.key === "Enter") watch(s.session_id); } },
       el("div", { class: "tile" },
         el("video", { autoplay: true, playsinline: true, muted: true }),
-        el("div", { class: "overlay" }), el("span", { class: "status" }), el("span", { class: "hint" }), el("span", { class: "label" })),
+        el("div", { class: "overlay" }), el("span", { class: "status" }), el("span", { class: "hint" }), el("span", { class: "label" }),
+        el("span", { class: "rec", hidden: true })),
       el("div", { class: "info" }));
     const video = node.querySelector("video");
     video.muted = true;
@@ -286,6 +292,8 @@ function paintCardPicture(node, sessionId) {
   const seat = entry ? mainSeat(entry) : null;
   const got = seat != null ? received(entry, seat, WALL) : null;
   node.dataset.source = got?.source ?? "";
+  const rec = node.querySelector(".rec");
+  rec.hidden = !entry?.room.recording; rec.textContent = tr.t("recording");
   if (got) {
     // The watched session's tile, hidden meanwhile, may carry the full camera until it is a tile again.
     setStream(video, streamOf(entry, got));

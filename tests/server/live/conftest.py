@@ -7,6 +7,7 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -90,8 +91,14 @@ def free_port() -> int:
 
 
 @pytest.fixture
-async def live_server(database_url: str) -> AsyncIterator[LiveServer]:
-    settings = Settings(database_url=database_url, run_jobs=False, demo_password=PASSWORD, reconnect_grace_seconds=3)
+async def live_server(database_url: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
+    settings = Settings(
+        database_url=database_url,
+        run_jobs=False,
+        demo_password=PASSWORD,
+        reconnect_grace_seconds=3,
+        recordings_dir=str(tmp_path / "recordings"),
+    )
     await load_demo(settings, timetable=False)
     app = create_app(settings)
     port = free_port()

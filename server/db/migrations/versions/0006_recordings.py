@@ -65,9 +65,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("session_id", sa.Integer(), nullable=False),
         sa.Column("at", UTC(), nullable=False),
-        sa.Column(
-            "kind", sa.Enum(*ROOM_EVENTS, name="roomeventkind", native_enum=False, length=32), nullable=False
-        ),
+        sa.Column("kind", sa.Enum(*ROOM_EVENTS, name="roomeventkind", native_enum=False, length=32), nullable=False),
         sa.Column("seat_key", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("detail", sa.String(length=500), nullable=False),
@@ -111,9 +109,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("communities") as batch:
         batch.add_column(sa.Column("record_classes", sa.Boolean(), server_default=sa.true(), nullable=False))
-        batch.add_column(
-            sa.Column("recording_retention_days", sa.Integer(), server_default="365", nullable=False)
-        )
+        batch.add_column(sa.Column("recording_retention_days", sa.Integer(), server_default="365", nullable=False))
     with op.batch_alter_table("observations") as batch:
         batch.add_column(sa.Column("offset_ms", sa.Integer(), nullable=True))
 
