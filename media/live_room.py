@@ -217,6 +217,7 @@ class LiveRoom:
         await self.events.presence(self.core.session_id, action.presence)
 
     async def _resync(self, action: Resync) -> None:
+        await self._recorded_shares()
         for connection_id in self.core.connections():
             if connection_id != action.except_connection:
                 asyncio.ensure_future(self.sync(connection_id))
@@ -266,7 +267,23 @@ class LiveRoom:
         seat = self.core.by_connection.get(connection_id)
         if self.recorders is not None and self.core.recording and seat is not None:
             for pub in publications:
-                self.recorders.record(seat.grant, pub)
+                if not Source(pub.source).shared or pub.source in seat.sharing:
+                    self.recorders.record(seat.grant, pub)
+
+    async def _recorded_shares(self) -> None:
+        """A screen or document camera is recorded while it is shown to the room, not while it merely
+        sends (what a teacher's screen shows before a share is nobody's to keep)."""
+        if self.recorders is None or not self.core.recording:
+            return
+        for connection_id, conn in list(self.media.items()):
+            seat = self.core.by_connection.get(connection_id)
+            for pub in conn.publications:
+                if not Source(pub.source).shared:
+                    continue
+                if seat is not None and pub.source in seat.sharing:
+                    self.recorders.record(seat.grant, pub)
+                else:
+                    await self.recorders.stop(pub)
 
     def _recording_failed(self, failure: RecordingFailed) -> None:
         asyncio.ensure_future(self._decide(partial(self.core.recording_failed, failure.reason, failure.detail)))

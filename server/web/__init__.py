@@ -20,6 +20,8 @@ PAGES = {
     "/console": "console.html",
     "/dashboard": "dashboard.html",
     "/recording-policy": "recording-policy.html",
+    "/replay": "replay.html",  # 回放 and 观课评课 of one recorded lesson
+    "/library": "library.html",  # 研修资源库: recorded lessons to find and watch
     # The API's own pages, on Swagger UI and ReDoc vendored under static/vendor/ (nothing from outside).
     "/docs": "docs.html",
     "/redoc": "redoc.html",

@@ -43,6 +43,7 @@ export function i18n(dict) {
 const NAV = [
   { href: "/", zh: "今天的课", en: "Today", roles: null },
   { href: "/patrol", zh: "巡课", en: "Patrol", roles: ["researcher", "admin"] },
+  { href: "/library", zh: "研修资源库", en: "Recorded lessons", roles: null },
   { href: "/console", zh: "排课", en: "Scheduling", roles: ["scheduler", "admin"] },
   { href: "/dashboard", zh: "年度任务", en: "Quotas", roles: ["scheduler", "admin", "researcher", "teacher"] },
 ];

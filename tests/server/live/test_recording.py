@@ -54,7 +54,9 @@ async def wait_for(condition, seconds: float = 10.0) -> bool:  # type: ignore[no
 
 async def test_a_class_is_recorded_per_seat_and_source_and_every_file_plays(live_server: LiveServer) -> None:
     session_id = await live_server.create_session()
-    async with running(live_server, session_id, "t-gaoting", "host", sources=CLASSROOM, replay=True) as host:
+    # The host's screen track sends all along but is never shared: it is not recorded.
+    host_sources = (*CLASSROOM, "screen")
+    async with running(live_server, session_id, "t-gaoting", "host", sources=host_sources, replay=True) as host:
         async with (
             running(
                 live_server, session_id, "dev-daixi-1", "receiver", ROOM_DAIXI, sources=CLASSROOM, replay=True
