@@ -70,8 +70,9 @@ class RoomEvents:
 
     attendance: Callable[[Grant, AttendanceEventKind, str, datetime], Awaitable[None]]
     presence: Callable[[int, Presence], Awaitable[None]]
-    # A finished recording file (seat, source, file) and a mark on the room's timeline, both stored.
-    recorded: Callable[[Grant, str, RecordedFile], Awaitable[None]] = field(default=lambda *_: _nothing())
+    # A recording file (seat, source, file, whether finished: its row is made at its first frame) and a
+    # mark on the room's timeline, both stored.
+    recorded: Callable[[Grant, str, RecordedFile, bool], Awaitable[None]] = field(default=lambda *_: _nothing())
     mark: Callable[[int, Mark], Awaitable[None]] = field(default=lambda *_: _nothing())
 
 

@@ -89,7 +89,10 @@ class TrackRecorder:
         queue_packets: int = 2000,
         loop: asyncio.AbstractEventLoop | None = None,
         wall_clock: Callable[[], float] = time.time,
+        on_open: Callable[[RecordedFile], None] | None = None,
     ) -> None:
+        """``on_open`` is told of each file once its first frame is written: a process killed before the
+        file is finished leaves a file someone knows of (it plays up to the kill)."""
         if kind not in CLOCK_RATES:
             raise ValueError(f"kind must be audio or video, not {kind!r}")
         self.directory = Path(directory)
@@ -97,6 +100,7 @@ class TrackRecorder:
         self.kind = kind
         self._on_file = on_file
         self._on_failure = on_failure
+        self._on_open = on_open
         self._limit = queue_packets
         self._loop = loop if loop is not None else asyncio.get_running_loop()
         self._clock = wall_clock
@@ -285,6 +289,8 @@ class TrackRecorder:
         file.last_arrival = arrival
         file.frames += 1
         self.frames_written += 1
+        if file.frames == 1 and self._on_open is not None:
+            self._call(self._on_open, self._describe(file))
 
     def _open(self, size: tuple[int, int] | None, arrival: float) -> _File:
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ from media.signaling import Source
 
 log = logging.getLogger("haiqiao.recording")
 
-FileHandler = Callable[[Grant, str, RecordedFile], Awaitable[None]]
+FileHandler = Callable[[Grant, str, RecordedFile, bool], Awaitable[None]]  # …, finished
 FailureHandler = Callable[[RecordingFailed], None]
 
 
@@ -33,6 +33,7 @@ class RoomRecorders:
         self._on_failure = on_failure
         self._recorders: dict[int, tuple[Fanout, TrackRecorder]] = {}
         self._storing: set[asyncio.Task[None]] = set()
+        self._in_order = asyncio.Lock()  # a file's row is made (first frame) before it is completed
         self._failed = False
 
     def record(self, grant: Grant, publication: object) -> None:
@@ -47,8 +48,9 @@ class RoomRecorders:
             self.directory,
             basename,
             publication.kind,
-            on_file=lambda file: self._store(grant, str(publication.source), file),
+            on_file=lambda file: self._store(grant, str(publication.source), file, True),
             on_failure=self._failure,
+            on_open=lambda file: self._store(grant, str(publication.source), file, False),
         )
         self._recorders[id(publication)] = (publication, recorder)
         publication.taps.append(recorder)
@@ -77,14 +79,15 @@ class RoomRecorders:
     def active(self) -> int:
         return len(self._recorders)
 
-    def _store(self, grant: Grant, source: str, file: RecordedFile) -> None:
-        task = asyncio.ensure_future(self._store_now(grant, source, file))
+    def _store(self, grant: Grant, source: str, file: RecordedFile, finished: bool) -> None:
+        task = asyncio.ensure_future(self._store_now(grant, source, file, finished))
         self._storing.add(task)
         task.add_done_callback(self._storing.discard)
 
-    async def _store_now(self, grant: Grant, source: str, file: RecordedFile) -> None:
+    async def _store_now(self, grant: Grant, source: str, file: RecordedFile, finished: bool) -> None:
         try:
-            await self._on_file(grant, source, file)
+            async with self._in_order:
+                await self._on_file(grant, source, file, finished)
         except Exception:  # the file is on disk; a lost row is logged, never allowed to stop the room
             log.exception("session %s: recorded file %s not stored", self.session_id, file.path)
 

@@ -16,11 +16,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from media.recording import RecordedFile
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from media.live_room import LiveRoom, RoomEvents
+from media.recording import RecordedFile
 from media.room import Room
 from media.room_actions import Grant, Mark
 from media.signaling import SeatInfo
@@ -30,7 +30,7 @@ from server.attendance.verdicts import store_verdicts
 from server.live import heartbeats
 from server.live.heap import freeze_startup_heap
 from server.models import AttendanceEvent, Community, Session
-from server.recordings.store import store_recording, store_room_event
+from server.recordings.store import TrackFile, settle_unfinished, store_recording, store_room_event
 from server.schedule.transitions import settle_now, timing_of
 from server.settings import Settings
 
@@ -124,6 +124,8 @@ class RoomRegistry:
                 recordings_dir=self.recordings_dir,
             )
             self._settled.pop(session.id, None)  # a new room settles its first presence in any case
+            async with self.sessionmaker() as db, db.begin():  # files a killed holder of this room left
+                await settle_unfinished(db, session.id, self.recordings_dir)
             await self.beat()  # from its first connection on, a crash of this process is detectable
         return room
 
@@ -133,7 +135,18 @@ class RoomRegistry:
             community = await db.get(Community, community_id)
             return community is not None and community.record_classes
 
-    async def store_recorded(self, grant: Grant, source: str, file: RecordedFile) -> None:
+    async def store_recorded(self, grant: Grant, source: str, file: RecordedFile, finished: bool) -> None:
+        track = TrackFile(
+            path=file.path.relative_to(self.recordings_dir).as_posix(),
+            kind=file.kind,
+            started_at=file.started_at,
+            ended_at=file.ended_at,
+            size=file.bytes,
+            duration_ms=file.duration_ms,
+            frames=file.frames,
+            width=file.width,
+            height=file.height,
+        )
         async with self.sessionmaker() as db, db.begin():
             await store_recording(
                 db,
@@ -144,15 +157,8 @@ class RoomRegistry:
                 person_id=grant.person_id,
                 name=grant.name,
                 source=source,
-                kind=file.kind,
-                path=file.path.relative_to(self.recordings_dir).as_posix(),
-                started_at=file.started_at,
-                ended_at=file.ended_at,
-                size=file.bytes,
-                duration_ms=file.duration_ms,
-                frames=file.frames,
-                width=file.width,
-                height=file.height,
+                file=track,
+                finished=finished,
             )
 
     async def store_mark(self, session_id: int, mark: Mark) -> None:
@@ -239,6 +245,7 @@ class RoomRegistry:
         await room.shutdown()
         async with self.sessionmaker() as db, db.begin():
             await heartbeats.forget(db, session_id)
+            await settle_unfinished(db, session_id, self.recordings_dir)  # any left by an earlier holder
         await self.hooks.closed(session_id)
 
     async def beat(self) -> None:

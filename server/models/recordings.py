@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from scheduling.enums import LiveRole, RoomEventKind
+from scheduling.enums import DownloadState, LiveRole, RoomEventKind
 from server.db.types import UTCDateTime
 from server.models.base import created_at_field, enum_type
 
@@ -35,6 +35,9 @@ class Recording(SQLModel, table=True):
     frames: int
     width: int | None = None
     height: int | None = None
+    # Null while the file is written, or when its writer was killed before finishing it (the figures are
+    # then read from the file itself: server/recordings/store.settle_unfinished).
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # by the retention job
     created_at: datetime = created_at_field()
 
@@ -86,3 +89,20 @@ class FeaturedLesson(SQLModel, table=True):
     session_id: int = Field(foreign_key="sessions.id", primary_key=True)
     marked_by: int = Field(foreign_key="people.id")
     at: datetime = Field(sa_type=UTCDateTime)
+
+
+class LessonDownload(SQLModel, table=True):
+    """The lesson as one MP4 (host and screen side by side, classrooms as a strip), made by a job in the
+    service (server/recordings/download_api.py) and kept until the recordings' retention deletes it."""
+
+    __tablename__ = "lesson_downloads"
+
+    session_id: int = Field(foreign_key="sessions.id", primary_key=True)
+    state: DownloadState = Field(sa_type=enum_type(DownloadState))
+    progress: float = 0.0  # 0..1
+    path: str | None = Field(default=None, max_length=500)  # relative to HAIQIAO_RECORDINGS_DIR, when done
+    bytes: int = Field(default=0, sa_type=sa.BigInteger)
+    error: str = Field(default="", max_length=500)
+    requested_by: int | None = Field(default=None, foreign_key="people.id")
+    created_at: datetime = created_at_field()
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -12,9 +12,10 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import av
 import httpx
 import pytest
 from playwright.async_api import async_playwright
@@ -23,9 +24,10 @@ from sqlmodel import select
 
 from clients.bot import run_bot
 from scheduling.attendance import Event, merge
+from scheduling.enums import LiveRole
 from server.db.engine import make_engine, make_sessionmaker
 from server.demo.loader import load_demo
-from server.models import AttendanceEvent
+from server.models import AttendanceEvent, Recording
 from server.settings import Settings
 from tests.server.live.conftest import PASSWORD, ROOM_CHANGTU, ROOM_DAIXI, LiveServer, free_port, wait_healthy
 from tests.server.live.test_browser import CHROMIUM, FLAGS, decoded, open_classroom, wait_for_video, wait_until
@@ -77,7 +79,7 @@ async def sweeps(url: str) -> float:
 
 
 @pytest.fixture
-async def cluster(database_url: str, redis_url: str, redis_prefix: str) -> AsyncIterator[Cluster]:
+async def cluster(database_url: str, redis_url: str, redis_prefix: str, tmp_path: Path) -> AsyncIterator[Cluster]:
     await load_demo(Settings(database_url=database_url, demo_password=PASSWORD), timetable=False)
     env = {
         **os.environ,
@@ -85,6 +87,7 @@ async def cluster(database_url: str, redis_url: str, redis_prefix: str) -> Async
         "HAIQIAO_REDIS_URL": redis_url,
         "HAIQIAO_REDIS_PREFIX": redis_prefix,
         "HAIQIAO_LIFECYCLE_SWEEP_SECONDS": "1",
+        "HAIQIAO_RECORDINGS_DIR": str(tmp_path / "recordings"),
     }
     c = Cluster(env)
     try:
@@ -116,6 +119,42 @@ async def intervals(database_url: str, session_id: int, classroom_id: int) -> li
     return [(i.start, i.end) for i in merge(events, grace=timedelta(seconds=30), until=until)]
 
 
+async def host_camera_files(
+    database_url: str, session_id: int, directory: str, killed_at: datetime
+) -> tuple[Path, Path]:
+    """The host camera's file its worker was killed while writing and its last one, once every file is
+    finished (the living worker's when the browsers have gone). A browser's camera changes resolution as
+    its bit rate ramps up: each change starts a file."""
+    engine = make_engine(database_url)
+    try:
+        for _ in range(60):
+            async with make_sessionmaker(engine)() as db:
+                stmt = select(Recording).where(
+                    Recording.session_id == session_id, Recording.role == LiveRole.host, Recording.source == "camera"
+                )
+                rows = sorted((await db.exec(stmt)).all(), key=lambda r: r.started_at)
+            before = [r for r in rows if r.started_at < killed_at]
+            if before and rows[-1] not in before and all(r.finished_at is not None for r in rows):
+                assert before[-1].frames > 0, before[-1]  # measured from the file the killed worker left
+                return Path(directory) / before[-1].path, Path(directory) / rows[-1].path
+            await asyncio.sleep(0.5)
+    finally:
+        await engine.dispose()
+    raise AssertionError(f"the host camera's files were not all finished: {rows}")
+
+
+def plays_and_seeks(path: Path) -> bool:
+    """A WebM decodes from its start, and again from a seek to its middle."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = list(container.decode(stream))
+        if len(frames) < 5:
+            return False
+        middle = frames[len(frames) // 2].pts
+        container.seek(middle, stream=stream)
+        return next(container.decode(stream), None) is not None
+
+
 async def test_a_county_morning_on_two_workers_and_two_apps_survives_a_worker_and_a_leader_dying(
     cluster: Cluster, database_url: str, redis_url: str, redis_prefix: str
 ) -> None:
@@ -145,6 +184,7 @@ async def test_a_county_morning_on_two_workers_and_two_apps_survives_a_worker_an
             assert {math_worker, await holder(redis_url, redis_prefix, chinese)} == {"w1", "w2"}
 
             # The math class's worker dies mid-class: both browsers come back on the other one.
+            killed_at = datetime.now(UTC)
             await cluster.kill(str(math_worker))
             for page in (host, room):
                 await wait_until(page, "window.haiqiao.state === 'reconnecting'", 10)
@@ -160,6 +200,10 @@ async def test_a_county_morning_on_two_workers_and_two_apps_survives_a_worker_an
     # Attendance: one unbroken interval per classroom across the move.
     assert len(await intervals(database_url, math, 1)) == 1
     assert len(await intervals(database_url, math, ROOM_DAIXI)) == 1
+    # The recording: the dead worker's files play up to the kill, the living one's go on from there.
+    killed, after = await host_camera_files(database_url, math, cluster.env["HAIQIAO_RECORDINGS_DIR"], killed_at)
+    assert await asyncio.to_thread(plays_and_seeks, killed)
+    assert await asyncio.to_thread(plays_and_seeks, after)
 
     # The jobs ran in one app only; when it dies the other takes over within the lock's expiry.
     counts = {name: await sweeps(url) for name, (_, url) in cluster.apps.items()}

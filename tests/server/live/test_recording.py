@@ -76,6 +76,7 @@ async def test_a_class_is_recorded_per_seat_and_source_and_every_file_plays(live
     directory = Path(live_server.settings.recordings_dir)
     for row in recordings:
         path = directory / row.path
+        assert row.finished_at is not None
         assert path.stat().st_size == row.bytes > 0
         frames, span = decoded_frames(path)
         assert frames == row.frames

@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("frames", sa.Integer(), nullable=False),
         sa.Column("width", sa.Integer(), nullable=True),
         sa.Column("height", sa.Integer(), nullable=True),
+        sa.Column("finished_at", UTC(), nullable=True),
         sa.Column("deleted_at", UTC(), nullable=True),
         sa.Column("created_at", UTC(), nullable=False),
         sa.ForeignKeyConstraint(["session_id"], ["sessions.id"]),
