@@ -100,3 +100,12 @@ class RoomEventKind(StrEnum):
     recording_started = "recording_started"
     recording_stopped = "recording_stopped"
     recording_failed = "recording_failed"  # disk full, write error or a writer that fell behind: the class goes on
+
+
+class DownloadState(StrEnum):
+    """A lesson's MP4 (server/recordings/download_api.py): made by a job, kept until retention."""
+
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"

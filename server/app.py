@@ -29,6 +29,8 @@ from server.metrics import install_metrics
 from server.org.communities import router as communities_router
 from server.org.people import router as people_router
 from server.org.schools import router as schools_router
+from server.recordings.download_api import Downloads, running_downloads
+from server.recordings.download_api import router as download_router
 from server.recordings.feedback import router as recording_feedback_router
 from server.recordings.router import router as recordings_router
 from server.records.router import router as records_router
@@ -60,6 +62,7 @@ def api_routers() -> list[APIRouter]:
         ledger_router,
         recordings_router,
         recording_feedback_router,
+        download_router,
     ]
 
 
@@ -106,10 +109,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.jobs = JobRunner(settings, app.state.sessionmaker)
     install_jobs(app.state.jobs, settings.lifecycle_sweep_seconds)
     install_rooms(app, settings)
+    app.state.downloads = Downloads(settings, app.state.sessionmaker)
     app.state.login_throttle = Throttle()
     app.state.password_checks = asyncio.Semaphore(settings.password_checks)
     # Rooms first: a crash's open connections are closed before the first sweep judges anything.
-    app.state.startup_hooks = [schema_required, running_rooms, running_router, running_jobs]
+    app.state.startup_hooks = [schema_required, running_rooms, running_router, running_jobs, running_downloads]
 
     install_error_handlers(app)
     metrics = install_metrics(app)

@@ -12,7 +12,14 @@ from server.models.live import (
     SessionVerdict,
 )
 from server.models.org import Classroom, Community, CommunityMember, Person, School
-from server.models.recordings import FeaturedLesson, Recording, RecordingComment, RecordingView, RoomEvent
+from server.models.recordings import (
+    FeaturedLesson,
+    LessonDownload,
+    Recording,
+    RecordingComment,
+    RecordingView,
+    RoomEvent,
+)
 from server.models.sessions import (
     Series,
     SeriesSkip,
@@ -47,6 +54,7 @@ __all__ = [
     "SessionVerdict",
     "Term",
     "FeaturedLesson",
+    "LessonDownload",
     "Recording",
     "RecordingComment",
     "RecordingView",

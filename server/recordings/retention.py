@@ -2,7 +2,8 @@
 ``recording_retention_days`` ago (minors on camera are kept no longer than the community decided).
 
 The row stays, with ``deleted_at`` set: the replay and the 研修资源库 leave it out, its comments and
-views remain counted. A daily persisted job runs it (``install_retention``)."""
+views remain counted. The lesson's MP4 (server/recordings/download_api.py) goes with them. A daily
+persisted job runs it (``install_retention``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.jobs.runner import JobRunner, runner_for
+from server.models import LessonDownload
 from server.recordings import repository as repo
 
 log = logging.getLogger("haiqiao.recordings")
@@ -56,6 +58,12 @@ async def delete_expired(
         days[community.name] = community.recording_retention_days
         recording.deleted_at = now
         db.add(recording)
+    for session_id in sorted({recording.session_id for recording, _ in expired}):
+        download = await db.get(LessonDownload, session_id)  # the lesson's MP4 goes with its recordings
+        if download is not None:
+            if download.path:
+                _unlink(root, download.path)
+            await db.delete(download)
     await db.flush()
     for name in sorted(days):
         kept = days[name]
