@@ -261,6 +261,7 @@ async def main() -> None:
             **os.environ,
             "HAIQIAO_DATABASE_URL": db_url,
             "HAIQIAO_RUN_JOBS": "false",
+            "HAIQIAO_RECORDING": "false",  # forwarding alone (benchmarks/recording.py measures recording)
             "HAIQIAO_DEMO_PASSWORD": PASSWORD,
         }
         subprocess.run([str(BIN / "haiqiao"), "db", "upgrade"], env=env, check=True, capture_output=True)

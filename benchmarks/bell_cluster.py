@@ -357,6 +357,7 @@ async def bench_main(args: argparse.Namespace) -> None:
             "HAIQIAO_REDIS_PREFIX": prefix,
             "HAIQIAO_SECRET_KEY": secrets.token_urlsafe(32),  # join tokens are checked on the workers
             "HAIQIAO_RUN_JOBS": "false",
+            "HAIQIAO_RECORDING": "false",  # forwarding alone (benchmarks/recording.py measures recording)
             "HAIQIAO_DEMO_PASSWORD": PASSWORD,
             "HAIQIAO_STUN_URLS": "[]",  # host candidates only: nothing leaves the machine
             "HAIQIAO_TURN_URLS": "[]",

@@ -194,7 +194,13 @@ async def main(classes: int, window: float) -> None:
     clip_frames(SIZE[0] // 4, SIZE[1] // 4, 10, 150_000)
     with tempfile.TemporaryDirectory() as tmp:
         db_url = f"sqlite+aiosqlite:///{tmp}/wall.db"
-        env = {**os.environ, "HAIQIAO_DATABASE_URL": db_url, "HAIQIAO_RUN_JOBS": "false", "HAIQIAO_VAR_DIR": tmp}
+        env = {
+            **os.environ,
+            "HAIQIAO_DATABASE_URL": db_url,
+            "HAIQIAO_RUN_JOBS": "false",
+            "HAIQIAO_VAR_DIR": tmp,
+            "HAIQIAO_RECORDING": "false",
+        }
         haiqiao = str(Path(sys.executable).parent / "haiqiao")
         subprocess.run([haiqiao, "db", "upgrade"], env=env, check=True, capture_output=True)
         await load_demo(Settings(database_url=db_url, demo_password=PASSWORD, var_dir=tmp), timetable=False)

@@ -115,6 +115,7 @@ async def measure_haiqiao(
             "HAIQIAO_DATABASE_URL": db_url,
             "HAIQIAO_MEDIA_PATH": mode,
             "HAIQIAO_RUN_JOBS": "false",
+            "HAIQIAO_RECORDING": "false",  # forwarding alone (benchmarks/recording.py measures recording)
             "HAIQIAO_DEMO_PASSWORD": PASSWORD,
             "HAIQIAO_REDIS_URL": redis_url or "",
             "HAIQIAO_REDIS_PREFIX": f"bench-relay:{os.getpid()}:",

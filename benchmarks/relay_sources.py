@@ -176,6 +176,7 @@ async def measure_haiqiao(sizes: list[int], seconds: float, profile: str | None 
             "HAIQIAO_DATABASE_URL": db_url,
             "HAIQIAO_MEDIA_PATH": "forward",
             "HAIQIAO_RUN_JOBS": "false",
+            "HAIQIAO_RECORDING": "false",  # forwarding alone (benchmarks/recording.py measures recording)
             "HAIQIAO_DEMO_PASSWORD": PASSWORD,
             "HAIQIAO_REDIS_URL": "",
         }

@@ -210,6 +210,7 @@ async def main(minutes: float, seed: int) -> None:
             **os.environ,
             "HAIQIAO_DATABASE_URL": db_url,
             "HAIQIAO_RUN_JOBS": "false",
+            "HAIQIAO_RECORDING": "false",  # forwarding alone (benchmarks/recording.py measures recording)
             "HAIQIAO_VAR_DIR": tmp,
             "HAIQIAO_RECONNECT_GRACE_SECONDS": str(int(GRACE)),
         }

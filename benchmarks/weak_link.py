@@ -115,7 +115,13 @@ async def one_run(
 async def main(seconds: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db_url = f"sqlite+aiosqlite:///{tmp}/weak.db"
-        env = {**os.environ, "HAIQIAO_DATABASE_URL": db_url, "HAIQIAO_RUN_JOBS": "false", "HAIQIAO_VAR_DIR": tmp}
+        env = {
+            **os.environ,
+            "HAIQIAO_DATABASE_URL": db_url,
+            "HAIQIAO_RUN_JOBS": "false",
+            "HAIQIAO_VAR_DIR": tmp,
+            "HAIQIAO_RECORDING": "false",
+        }
         haiqiao = str(Path(sys.executable).parent / "haiqiao")
         subprocess.run([haiqiao, "db", "upgrade"], env=env, check=True, capture_output=True)
         await load_demo(Settings(database_url=db_url, demo_password=PASSWORD), timetable=False)

@@ -91,9 +91,11 @@ class Room:
         new_public_id: Callable[[], str] = lambda: secrets.token_hex(4),
         *,
         recording: bool = False,
+        can_record: bool = True,
     ) -> None:
         """``recording``: the community's policy records this session from its first seat on (a
-        research session's host may start recording later)."""
+        research session's host may start recording later, where this server records at all:
+        ``can_record``)."""
         self.session_id = session_id
         self.title = title
         self.kind = kind
@@ -104,6 +106,7 @@ class Room:
         self.floor: str | None = None
         self.ended = False
         self.recording = recording
+        self.can_record = can_record
         self._recording_marked = False
         self._handlers: dict[type[BaseModel], Callable[[Seat, BaseModel, datetime], list[Action]]] = {
             Offer: self._offer,  # type: ignore[dict-item]
@@ -448,6 +451,8 @@ class Room:
                 ErrorCode.not_allowed,
                 "课堂按教共体的录制规定录制 / classes are recorded as their community's policy says",
             )
+        if msg.active and not self.can_record:
+            return self._error(seat, ErrorCode.not_allowed, "本系统未开启录制 / recording is off on this server")
         if msg.active == self.recording:
             return []
         if not msg.active:

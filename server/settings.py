@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     redis_prefix: str = "haiqiao:"
     # `haiqiao serve --media-workers N` starts N local media workers on ports from this one upward.
     media_worker_base_port: int = 8100
+    # Recording at all (off: nothing is recorded whatever the communities' policies say; the relay
+    # benchmarks measure forwarding alone this way).
+    recording: bool = True
     # Recorded lessons (WebM per track) are written here, by whichever process holds the room.
     recordings_dir: str = "var/recordings"
     # A recording's file is served through a signed link valid this long (a <video> sends no token).

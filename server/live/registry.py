@@ -113,15 +113,16 @@ class RoomRegistry:
         assert session.id is not None
         room = self.rooms.get(session.id)
         if room is None:
-            recording = session.kind.is_class and await self._records_classes(session.community_id)
+            can_record = self.settings.recording
+            recording = can_record and session.kind.is_class and await self._records_classes(session.community_id)
             grace = self.settings.reconnect_grace_seconds
-            core = Room(session.id, session.title, session.kind, grace, recording=recording)
+            core = Room(session.id, session.title, session.kind, grace, recording=recording, can_record=can_record)
             room = self.rooms[session.id] = LiveRoom(
                 core,
                 self.events,
                 [],
                 transcode=self.settings.media_path == "transcode",
-                recordings_dir=self.recordings_dir,
+                recordings_dir=self.recordings_dir if can_record else None,
             )
             self._settled.pop(session.id, None)  # a new room settles its first presence in any case
             async with self.sessionmaker() as db, db.begin():  # files a killed holder of this room left
