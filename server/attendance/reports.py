@@ -42,11 +42,12 @@ SUMMARY_HEADERS = [
     "涉及学科",
     "按进度应完成",
     "进度",
+    "点播次数",  # views of the community's recorded lessons this year, beside the live sessions
 ]
 SESSION_HEADERS = ["日期", "课型", "课题", "学科", "状态", "是否计为已开课", "依据"]
 
 
-def summary_rows(data: list[CommunityQuota]) -> list[list[Any]]:
+def summary_rows(data: list[CommunityQuota], views: dict[int, int]) -> list[list[Any]]:
     rows = []
     for q in data:
         for t in q.tallies:
@@ -63,6 +64,7 @@ def summary_rows(data: list[CommunityQuota]) -> list[list[Any]]:
                     "、".join(t.subjects),
                     t.expected_by_today,
                     PACE_ZH[t.pace],
+                    views.get(q.community.id or 0, 0),
                 ]
             )
     return rows
@@ -91,7 +93,7 @@ def session_rows(q: CommunityQuota, titles: dict[int, str]) -> list[list[Any]]:
 def render(
     data: list[CommunityQuota], year: int, fmt: str, rooms: dict[Any, str], views: dict[int, int] | None = None
 ) -> Response:
-    """``views`` (JSON only): 点播, the views of each community's recorded lessons of the year."""
+    """``views``: 点播, the views of each community's recorded lessons of the year (beside live sessions)."""
     del rooms
     views = views or {}
     if fmt == "json":
@@ -110,14 +112,14 @@ def render(
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(SUMMARY_HEADERS)
-        writer.writerows(summary_rows(data))
+        writer.writerows(summary_rows(data, views))
         return Response(
             "\ufeff" + buf.getvalue(),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="quotas-{year}.csv"'},
         )
     return Response(
-        workbook(data, year),
+        workbook(data, year, views),
         media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="quotas-{year}.xlsx"'},
     )
@@ -136,7 +138,7 @@ def _widths(ws: Any, widths: list[int]) -> None:
         ws.column_dimensions[get_column_letter(i)].width = w
 
 
-def workbook(data: list[CommunityQuota], year: int) -> bytes:
+def workbook(data: list[CommunityQuota], year: int, views: dict[int, int]) -> bytes:
     wb = Workbook()
     summary = wb.active
     summary.title = "汇总"
@@ -144,16 +146,16 @@ def workbook(data: list[CommunityQuota], year: int) -> bytes:
     summary["A1"].font = Font(bold=True, size=14)
     summary.append(SUMMARY_HEADERS)
     _style_header(summary, 2, len(SUMMARY_HEADERS))
-    for row in summary_rows(data):
+    for row in summary_rows(data, views):
         summary.append(row)
-    _widths(summary, [28, 30, 8, 8, 8, 8, 8, 8, 18, 14, 10])
+    _widths(summary, [28, 30, 8, 8, 8, 8, 8, 8, 18, 14, 10, 10])
     for q in data:
         ws = wb.create_sheet(_sheet_name(q.community.name))
         ws.append([q.community.name, f"{year}年度"])
         ws["A1"].font = Font(bold=True, size=13)
         ws.append(SUMMARY_HEADERS[1:])
         _style_header(ws, 2, len(SUMMARY_HEADERS) - 1)
-        for row in summary_rows([q]):
+        for row in summary_rows([q], views):
             ws.append(row[1:])
         ws.append([])
         ws.append(SESSION_HEADERS)

@@ -225,7 +225,7 @@ async def quota_report(
     year, today = _year(year), datetime.now(SHANGHAI).date()
     data = [await community_quota(db, c, year, today, settings) for c in await _communities(db, None, caller)]
     rooms = {c.id: c.name for c in (await db.exec(select(Classroom))).all()}
-    views = await views_by_community(db, year) if format == "json" else {}
+    views = await views_by_community(db, year)
     return reports.render(data, year, format, rooms, views)
 
 

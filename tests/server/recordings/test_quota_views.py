@@ -19,3 +19,28 @@ async def test_the_quota_report_counts_views(demo_api: Api, recorded: Recorded) 
     assert all("rules" in c for c in resp.json())  # beside the live sessions' counts, unchanged
     other_year = await demo_api.client.get("/api/v1/reports/quotas", params={"year": 2025}, headers=headers)
     assert {c["views"] for c in other_year.json()} == {0}
+
+
+async def test_the_csv_and_xlsx_reports_show_views_beside_the_live_sessions(demo_api: Api, recorded: Recorded) -> None:
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    await demo_api.client.post(f"/api/v1/sessions/{recorded.session_id}/views", headers=await demo_api.auth("t-daixi"))
+    headers = await demo_api.auth("scheduler")
+    text = (
+        await demo_api.client.get("/api/v1/reports/quotas", params={"year": 2026, "format": "csv"}, headers=headers)
+    ).text
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0][-1] == "点播次数"
+    fused = (await demo_api.client.get("/api/v1/communities/" + str(FUSED), headers=headers)).json()["name"]
+    assert {r[-1] for r in rows[1:] if r[0] == fused} == {"1"}
+    xlsx = await demo_api.client.get("/api/v1/reports/quotas", params={"year": 2026, "format": "xlsx"}, headers=headers)
+    sheet = load_workbook(io.BytesIO(xlsx.content))["汇总"]
+    assert sheet.cell(row=2, column=12).value == "点播次数"
+    assert {
+        sheet.cell(row=r, column=12).value
+        for r in range(3, sheet.max_row + 1)
+        if sheet.cell(row=r, column=1).value == fused
+    } == {1}
