@@ -92,10 +92,12 @@ class Room:
         *,
         recording: bool = False,
         can_record: bool = True,
+        host_person_id: int | None = None,
     ) -> None:
         """``recording``: the community's policy records this session from its first seat on (a
         research session's host may start recording later, where this server records at all:
-        ``can_record``)."""
+        ``can_record``). ``host_person_id``: the session's host teacher, who may take part in a research
+        session's grid as a participant and still decides its recording."""
         self.session_id = session_id
         self.title = title
         self.kind = kind
@@ -107,6 +109,7 @@ class Room:
         self.ended = False
         self.recording = recording
         self.can_record = can_record
+        self.host_person_id = host_person_id
         self._recording_marked = False
         self._handlers: dict[type[BaseModel], Callable[[Seat, BaseModel, datetime], list[Action]]] = {
             Offer: self._offer,  # type: ignore[dict-item]
@@ -443,7 +446,10 @@ class Room:
         return [self._mark(kind, seat, now, msg.source.value), *self._seats_update(), Resync()]
 
     def _record(self, seat: Seat, msg: RecordRequest, now: datetime) -> list[Action]:
-        if seat.role is not LiveRole.host:
+        hosting = seat.role is LiveRole.host or (
+            self.host_person_id is not None and seat.grant.person_id == self.host_person_id
+        )
+        if not hosting:
             return self._error(seat, ErrorCode.not_allowed, "只有主持人可以录制 / only the host records")
         if self.kind is not SessionKind.research:
             return self._error(

@@ -116,7 +116,15 @@ class RoomRegistry:
             can_record = self.settings.recording
             recording = can_record and session.kind.is_class and await self._records_classes(session.community_id)
             grace = self.settings.reconnect_grace_seconds
-            core = Room(session.id, session.title, session.kind, grace, recording=recording, can_record=can_record)
+            core = Room(
+                session.id,
+                session.title,
+                session.kind,
+                grace,
+                recording=recording,
+                can_record=can_record,
+                host_person_id=session.host_teacher_id,
+            )
             room = self.rooms[session.id] = LiveRoom(
                 core,
                 self.events,

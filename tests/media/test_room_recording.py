@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from media.room import Room
 from media.room_actions import Action, Grant, Mark, Send, SetRecording
@@ -16,7 +17,7 @@ DAIXI = Grant(1, 11, LiveRole.receiver, 4, "岱西 终端", "岱西", 2)
 PEER = Grant(1, 12, LiveRole.participant, None, "林老师", "岱西", 2)
 
 
-def room(kind: SessionKind = SessionKind.sync_class, **kw: bool) -> Room:
+def room(kind: SessionKind = SessionKind.sync_class, **kw: Any) -> Room:
     ids = (f"s{n}" for n in itertools.count())
     return Room(1, "数学", kind, grace_seconds=30, new_public_id=lambda: next(ids), **kw)
 
@@ -78,6 +79,12 @@ def test_a_research_host_starts_and_stops_recording_and_only_the_host() -> None:
     assert marks(stopped) == [RoomEventKind.recording_stopped]
     assert SetRecording(False) in stopped
     assert not any(m.recording for m in sent(stopped, Seats))
+
+
+def test_the_host_teacher_in_the_research_grid_decides_too() -> None:
+    r = room(SessionKind.research, host_person_id=PEER.person_id)
+    r.join(PEER, "p", T0)
+    assert SetRecording(True) in r.receive("p", RecordRequest(type="record", active=True), T0)
 
 
 def test_a_server_that_records_nothing_refuses_the_research_host() -> None:

@@ -383,12 +383,15 @@ async function describe() {
   const session = await api(`/api/v1/sessions/${sessionId}`);
   room.title = session.title; document.title = `海桥 · ${session.title}`;
   // A research session is recorded when its host decides; classes follow their community's policy.
-  $("record").hidden = !(role === "host" && session.kind === "research"); paintRecordButton();
+  const me = session.kind === "research" ? await api("/api/v1/me") : null;
+  $("record").hidden = !(session.kind === "research" && (role === "host" || me?.id === session.host_teacher_id));
+  paintRecordButton();
   if (session.lesson_session_id) {
     const lesson = await api(`/api/v1/sessions/${session.lesson_session_id}`).catch(() => null);
     if (lesson) {
       const link = $("lesson"); link.hidden = false;
-      link.href = `/dashboard?session=${lesson.id}`;
+      // A lesson already given opens its recording (回放, 观课评课); one to come, its place in the ledger.
+      link.href = lesson.status === "ended" ? `/replay?session=${lesson.id}` : `/dashboard?session=${lesson.id}`;
       link.textContent = tr.t("lesson", { title: `${lesson.title}（${lesson.subject}）` });
     }
   }

@@ -50,6 +50,15 @@ async def test_teachers_of_two_schools_meet_in_a_grid(live_server: LiveServer, b
     assert await link.get_attribute("href") == f"/dashboard?session={lesson}"
     # The fake microphone beeps: whoever is heard loudest gets the speaker's frame.
     await guest.wait_for_selector("#strip .tile.speaking", timeout=20_000)
+    # Recording is the host teacher's decision (录制规定): the button is theirs alone, the mark everyone's.
+    assert await guest.locator("#record").is_hidden()
+    assert await guest.locator("#recording-mark").is_hidden()
+    await host.locator("#record").click()
+    for page in (host, guest):
+        await page.locator("#recording-mark").wait_for(state="visible")
+    assert "录制中" in await guest.locator("#recording-mark").inner_text()
+    assert await guest.locator("#recording-mark a").get_attribute("href") == "/recording-policy"
+    assert await host.locator("#record").inner_text() == "停止录制"
     await screenshot(guest, "research-grid")
     assert host.errors == []  # type: ignore[attr-defined]
     assert guest.errors == []  # type: ignore[attr-defined]
