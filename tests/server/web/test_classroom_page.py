@@ -29,6 +29,11 @@ async def test_host_and_classroom_use_the_controls(live_server: LiveServer, brow
 
     await eventually(both_see_video, what="video both ways")
     assert await host.inner_text("#title") == "直播测试课"
+    # The demo community records its classes (docs/recording-policy.md): both pages say so.
+    for page in (host, room):
+        assert "录制中" in await page.locator("#recording-mark").inner_text()
+        assert await page.locator("#recording-mark").is_visible()
+    assert await host.locator("#record").is_hidden()  # a class follows the policy: no switch
     daixi = await seat_of(host, "岱山县岱西镇中心小学")
     # The quality dot on the host's picture of 岱西 turns green once frames flow.
     await host.wait_for_selector(f".tile[data-seat='{daixi}'] .quality.good", timeout=15_000)

@@ -93,6 +93,7 @@ async def test_a_researcher_patrols_a_live_class_unseen_and_codes_it(live_server
     first = await wall_frames(patrol, session_id)
     await eventually(advancing(lambda: wall_frames(patrol, session_id), first), what="the tile's picture advancing")
     assert await tile.locator(".overlay").is_hidden()
+    assert await tile.locator(".rec").inner_text() == "● 录制中"  # the class is recorded: its tile says so
 
     # Filters are client-side select boxes.
     await patrol.select_option("#f-subject", label="英语")
