@@ -6,7 +6,8 @@ Receiving (the publisher's side of the relay, and the headless client):
    packet to the tap, which passes it on at once and returns "no frame": nothing is reassembled or
    decoded, and the decoder thread idles.
 2. ``RTCRtpReceiver._send_rtcp_pli`` asks the publisher for a key frame; ``_send_rtcp`` carries our
-   REMB upstream, which we cap by the slowest subscriber's.
+   REMB upstream, which we cap by the slowest subscriber's. ``_handle_rtcp_packet`` is wrapped per
+   receiver instance to read the publisher's sender reports (a recording's capture time).
 
 Sending (one sender per subscriber and publication):
 3. ``RTCRtpSender.send`` is wrapped to learn the negotiated payload types, extension ids and mid.
@@ -41,7 +42,7 @@ from aiortc import rate as aiortc_rate
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rate import RateBucket, RateCounter
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
-from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci, unpack_remb_fci
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtcpSrPacket, RtpPacket, pack_remb_fci, unpack_remb_fci
 
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
@@ -70,6 +71,22 @@ def tap_rtp(receiver: RTCRtpReceiver, callback: RtpCallback) -> None:
     buffer. Call before the receiver starts (in the peer connection's ``track`` event)."""
     codecs = receiver._RTCRtpReceiver__codecs  # type: ignore[attr-defined]  # filled in by receive()
     receiver._RTCRtpReceiver__jitter_buffer = _Tap(codecs, callback)  # type: ignore[attr-defined]
+
+
+SenderReportCallback = Callable[[int, int, int], None]  # ssrc, NTP timestamp (64-bit), RTP timestamp
+
+
+def tap_sender_reports(receiver: RTCRtpReceiver, callback: SenderReportCallback) -> None:
+    """Tell ``callback`` each RTCP sender report the publisher sends on this receiver: which NTP (wall
+    clock) time its RTP timestamp stood for. The receiver handles the report as before."""
+    handle = receiver._handle_rtcp_packet
+
+    async def handle_and_tell(packet: Any) -> None:
+        if isinstance(packet, RtcpSrPacket):
+            callback(packet.ssrc, packet.sender_info.ntp_timestamp, packet.sender_info.rtp_timestamp)
+        await handle(packet)
+
+    receiver._handle_rtcp_packet = handle_and_tell  # type: ignore[method-assign]
 
 
 async def request_keyframe(receiver: RTCRtpReceiver) -> bool:

@@ -57,6 +57,8 @@ class Port(Protocol):
 class Tap(Protocol):
     def push(self, packet: Any, codec: str) -> None: ...
 
+    def sender_report(self, ssrc: int, ntp: int, rtp_timestamp: int) -> None: ...
+
 
 class Downstream:
     """One subscriber of one publication."""
@@ -296,6 +298,11 @@ class Fanout:
         ntp = ntp_now()
         for sub in self._subscribers:
             sub.offer(packet, codec, key, ntp)
+
+    def sender_report(self, ssrc: int, ntp: int, rtp_timestamp: int) -> None:
+        """The publisher's RTCP sender report: the wall-clock time one of its RTP timestamps stood for."""
+        for tap in self.taps:
+            tap.sender_report(ssrc, ntp, rtp_timestamp)
 
     def remb_limit(self) -> int | None:
         """The slowest subscriber's estimate, but not below a floor: the publisher should not send more

@@ -32,6 +32,7 @@ from media.aiortc_hooks import (
     prefer_codec,
     request_keyframe,
     tap_rtp,
+    tap_sender_reports,
 )
 from media.forwarding import Downstream, Fanout
 from media.interface import IceServer
@@ -117,6 +118,7 @@ class AiortcConnection:
                 track.kind, stream_id, lambda: request_keyframe(receiver), codec=negotiated_codec(transceiver)
             )
             tap_rtp(receiver, publication.push)
+            tap_sender_reports(receiver, publication.sender_report)
             if track.kind == "video":
                 self._upstream_remb.add(receiver, publication.remb_limit)
         publication.source = self._source_of(transceiver.mid, track.kind)

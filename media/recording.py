@@ -37,6 +37,7 @@ log = logging.getLogger("haiqiao.media")
 CLOCK_RATES = {"video": 90_000, "audio": 48_000}
 # Clusters of at most a second, each written out whole: a killed process loses at most the last one.
 MUX_OPTIONS = {"cluster_time_limit": "1000", "flush_packets": "1"}
+NTP_EPOCH_OFFSET = 2_208_988_800  # seconds from 1900 (NTP) to 1970 (Unix)
 POLL = 0.02  # seconds the writer sleeps between batches while packets flow
 IDLE = 1.0  # seconds of no packets after which the writer sleeps until woken
 
@@ -52,6 +53,9 @@ class RecordedFile:
     frames: int  # video frames or Opus packets
     width: int | None
     height: int | None
+    # When the first frame was captured, by the publisher's clock as its RTCP sender reports tell it
+    # (None before any report): lines up a seat's camera and microphone better than arrival does.
+    captured_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ class _File:
         self.size = size
         self.first_arrival = self.last_arrival = arrival
         self.base: int | None = None  # extended RTP timestamp of the first frame
+        self.first_ts = 0  # the same, as it was on the wire (32 bits)
+        self.ssrc: int | None = None
         self.last_pts = -1
         self.last_delta = 0
         self.frames = 0
@@ -120,6 +126,9 @@ class TrackRecorder:
         self._number = 0
         self._file: _File | None = None
         self._ssrc: int | None = None
+        # ssrc → (unix time, RTP timestamp) of the publisher's latest sender report. Replaced whole by the
+        # loop's thread, read by the writer's: a dict assignment is atomic.
+        self._reports: dict[int, tuple[float, int]] = {}
         self._assembler: Vp8Assembler | None = None
         self._unwrap: Unwrapper = unwrap_timestamps()
         self._codecs: dict[str, str] = {}
@@ -145,6 +154,11 @@ class TrackRecorder:
         if self._idle:
             self._idle = False
             self._wake.set()
+
+    def sender_report(self, ssrc: int, ntp: int, rtp_timestamp: int) -> None:
+        """The publisher's RTCP sender report for ``ssrc`` (NTP time, 64-bit fixed point)."""
+        unix = (ntp >> 32) - NTP_EPOCH_OFFSET + (ntp & 0xFFFFFFFF) / 2**32
+        self._reports = {**self._reports, ssrc: (unix, rtp_timestamp)}
 
     async def close(self) -> None:
         """Finish the current file and stop the writer; on_file has been called when this returns."""
@@ -270,7 +284,7 @@ class TrackRecorder:
             file = self._file = self._open(size, arrival)
         ext = self._unwrap(ts)
         if file.base is None:
-            file.base = ext
+            file.base, file.first_ts, file.ssrc = ext, ts, self._ssrc
         pts = ext - file.base
         if pts <= file.last_pts:
             self._dropped_out += 1  # late or repeated: the muxer needs increasing timestamps
@@ -337,6 +351,11 @@ class TrackRecorder:
             size = 0
         rate = CLOCK_RATES[self.kind]
         duration = file.last_pts + file.last_delta
+        captured_at = None
+        report = self._reports.get(file.ssrc) if file.ssrc is not None else None
+        if report is not None:
+            since = ((file.first_ts - report[1] + 2**31) % 2**32) - 2**31  # signed: before or after it
+            captured_at = datetime.fromtimestamp(report[0] + since / rate, UTC)
         return RecordedFile(
             path=file.path,
             kind=self.kind,
@@ -347,4 +366,5 @@ class TrackRecorder:
             frames=file.frames,
             width=file.size[0] if file.size else None,
             height=file.size[1] if file.size else None,
+            captured_at=captured_at,
         )

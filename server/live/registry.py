@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,21 @@ class RoomHooks:
             return False
         self._used[digest] = now + ttl
         return True
+
+
+# A publisher's clock is believed when it puts the capture of a file's first frame this far before its
+# arrival at most (and not after it): a school PC whose clock is off by more falls back to arrival time.
+CAPTURE_BEFORE_ARRIVAL = timedelta(seconds=2)
+CLOCK_AHEAD = timedelta(milliseconds=50)
+
+
+def start_of(file: RecordedFile) -> datetime:
+    """When a recorded file's first frame was captured: by its publisher's sender reports where they are
+    plausible (a seat's camera and microphone then line up to its own clock), else by arrival."""
+    captured = file.captured_at
+    if captured is not None and -CAPTURE_BEFORE_ARRIVAL <= captured - file.started_at <= CLOCK_AHEAD:
+        return captured
+    return file.started_at
 
 
 class RoomRegistry:
@@ -148,7 +163,7 @@ class RoomRegistry:
         track = TrackFile(
             path=file.path.relative_to(self.recordings_dir).as_posix(),
             kind=file.kind,
-            started_at=file.started_at,
+            started_at=start_of(file),
             ended_at=file.ended_at,
             size=file.bytes,
             duration_ms=file.duration_ms,

@@ -68,7 +68,8 @@ async def store_recording(
             duration_ms=0,
             frames=0,
         )
-    row.ended_at, row.bytes, row.duration_ms, row.frames = file.ended_at, file.size, file.duration_ms, file.frames
+    row.started_at, row.ended_at = file.started_at, file.ended_at
+    row.bytes, row.duration_ms, row.frames = file.size, file.duration_ms, file.frames
     row.width, row.height = file.width, file.height
     row.finished_at = utcnow() if finished else None
     db.add(row)

@@ -20,13 +20,15 @@ from aiortc.rtp import (
     RTCP_RTPFB_NACK,
     RtcpPsfbPacket,
     RtcpRtpfbPacket,
+    RtcpSenderInfo,
+    RtcpSrPacket,
     RtpPacket,
     pack_remb_fci,
     unpack_remb_fci,
 )
 
 from media import aiortc_hooks
-from media.aiortc_hooks import CompactRateCounter, IdleTrack, SenderPort, tap_rtp
+from media.aiortc_hooks import CompactRateCounter, IdleTrack, SenderPort, tap_rtp, tap_sender_reports
 
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
 
@@ -260,3 +262,18 @@ async def test_a_codec_preference_given_between_offer_and_answer_orders_that_ans
     assert "profile-level-id=42e01f" in fmtp
     await client.close()
     await relay.close()
+
+
+async def test_the_publishers_sender_reports_are_told_and_still_handled() -> None:
+    receiver = RTCRtpReceiver("video", FakeTransport())  # type: ignore[arg-type]
+    got: list[tuple[int, int, int]] = []
+    tap_sender_reports(receiver, lambda ssrc, ntp, rtp: got.append((ssrc, ntp, rtp)))
+    report = RtcpSrPacket(
+        ssrc=1234,
+        sender_info=RtcpSenderInfo(
+            ntp_timestamp=(3_900_000_000 << 32) | (1 << 31), rtp_timestamp=90_000, packet_count=5, octet_count=500
+        ),
+    )
+    await receiver._handle_rtcp_packet(report)
+    assert got == [(1234, (3_900_000_000 << 32) | (1 << 31), 90_000)]
+    assert receiver._RTCRtpReceiver__lsr[1234]  # type: ignore[attr-defined]  # aiortc's own handling still ran

@@ -366,3 +366,24 @@ async def test_killed_mid_recording_leaves_a_playable_seekable_file(tmp_path: Pa
         frame = next(container.decode(stream))
         assert frame.key_frame
         assert abs(float(frame.time) - 20) <= 1.0
+
+
+async def test_a_sender_report_gives_the_capture_time_of_each_files_first_frame(tmp_path: Path) -> None:
+    rec, got = recorder(tmp_path)
+    packets = Packetiser(ssrc=4444)
+    first = packets.video(vp8_frames(seconds=2))
+    # The publisher's clock said: its RTP timestamp of the first frame minus 0.5 s stood for 1 000 000 000.25 s.
+    unix = 1_000_000_000.25
+    ntp = ((int(unix) + 2_208_988_800) << 32) | int((unix % 1) * 2**32)
+    rec.sender_report(4444, ntp, (first[0].timestamp - 45_000) & 0xFFFFFFFF)
+    await feed(rec, first)
+    async with asyncio.timeout(10):
+        await rec.close()
+    [file] = got.files
+    assert file.captured_at is not None
+    assert abs(file.captured_at.timestamp() - (unix + 0.5)) < 0.001
+    other, other_got = recorder(tmp_path / "b")
+    await feed(other, Packetiser(ssrc=5555).video(vp8_frames(seconds=1)))
+    async with asyncio.timeout(10):
+        await other.close()
+    assert other_got.files[0].captured_at is None  # no report for this stream: arrival time stands
