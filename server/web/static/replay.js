@@ -8,9 +8,10 @@ import { bindReview, renderComments, renderMarks, renderObservations, renderObse
 const $ = (id) => document.getElementById(id);
 const sessionId = Number(new URLSearchParams(location.search).get("session"));
 const REFRESH_BEFORE_MS = 60_000; // fetch fresh links this long before the old ones expire
-let me, data, player, refreshTimer = null, refreshing = null, lastErrorRefresh = 0, dragging = false;
+let me, data, player, lastError = null, refreshTimer = null, refreshing = null, lastErrorRefresh = 0, dragging = false;
 
 function fail(err) {
+  lastError = err;
   const text = err.status === 403 ? tr.t("forbidden") : err.status === 404 && err.code === "no_recording" ? tr.t("noRecording")
     : err.status === 404 ? tr.t("notFound") : tr.t("loadFailed", { msg: err.message || String(err) });
   $("error").textContent = text;
@@ -136,7 +137,9 @@ function expose() {
 // ---------- start ----------
 
 function onLanguage() {
-  if (!data) return;
+  document.title = data ? `${data.session.title} · ${tr.t("title")}` : tr.t("title");
+  if (lastError) fail(lastError);
+  if (!data || !player) return;
   renderMeta(); renderMarks(); renderComments(); renderObservations();
   if (review.canObserve) renderObserveForm();
   player.relabel(); tick();

@@ -164,11 +164,26 @@ async def test_a_comment_at_a_moment_reaches_the_timeline_and_the_host_teacher(
     assert page.errors == [], page.errors  # type: ignore[attr-defined]
     assert host.errors == [], host.errors  # type: ignore[attr-defined]
 
+    # 下载 MP4, where the service makes one: progress, then the link (or the reason it failed).
+    if await page.locator("#download").is_visible():
+        await page.click("#download")
+        await eventually(lambda: _finished(page), 90, "the MP4")
+        if await page.get_attribute("#download-state", "data-state") == "done":
+            href = await page.get_attribute("#download-link", "href") or ""
+            assert href.startswith(f"/api/v1/sessions/{session_id}/download/file?"), href
+        else:
+            assert await page.locator("#download-state .error").inner_text()
+        await screenshot(page, "replay-download")
+
     # A teacher of another community (t-qushan: the collaborative community only) may not watch.
     other = await open_page(browser, live_server, "t-qushan", f"/replay?session={session_id}")
     await eventually(lambda: _text(other, "#error", "无权观看该录像"), 10, "the forbidden message")
     assert await other.locator("#lesson").is_hidden()
     await screenshot(other, "replay-forbidden")
+
+
+async def _finished(page: Page) -> bool:
+    return await page.get_attribute("#download-state", "data-state") in ("done", "failed")
 
 
 async def _text(page: Page, selector: str, text: str) -> bool:
