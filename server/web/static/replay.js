@@ -129,6 +129,7 @@ function expose() {
     seek: (ms) => { player.seek(ms); tick(); },
     play: () => { player.play(); tick(); },
     pause: () => { player.pause(); tick(); },
+    refresh: () => refresh(), // fresh signed links now (as before they expire)
     get playing() { return player.playing; },
     get data() { return data; },
   };

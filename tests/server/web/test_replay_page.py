@@ -96,6 +96,17 @@ async def test_every_picture_plays_in_step_and_a_seek_moves_them_all(live_server
             assert any(e["source"] == "screen" and e["visible"] for e in snap["elements"]), snap
     await screenshot(page, "replay-sharing")
 
+    # Fresh signed links (as before the old ones expire): every src swapped, the pictures keep in step.
+    before = await page.evaluate("[...document.querySelectorAll('video')].map((v) => v.src)")
+    await asyncio.sleep(1.1)  # a link signed a second later differs
+    await page.evaluate("window.replayView.refresh()")
+    after = await page.evaluate("[...document.querySelectorAll('video')].map((v) => v.src)")
+    assert len(after) == len(before)
+    assert all(a != b for a, b in zip(after, before, strict=True)), (before, after)
+    at = (await snapshot(page))["time"]
+    await eventually(lambda: _in_step(page), 5, "every picture in step on fresh links")
+    assert (await snapshot(page))["time"] >= at
+
     # Paused, the pictures stop with the clock.
     await page.click("#play")
     await asyncio.sleep(0.6)
