@@ -152,6 +152,8 @@ class Downloads:
             try:
                 async with self.sessionmaker() as db, db.begin():
                     row = await db.get(LessonDownload, session_id, with_for_update=True)
+                    if row is not None and row.state is DownloadState.done and not self._kept(row):
+                        row.state = DownloadState.failed  # its file went missing: made again below
                     if row is not None and row.state is not DownloadState.failed:
                         if row.state is not DownloadState.done and session_id not in self.tasks and self._alone():
                             self.start(session_id)  # left by a job that died with its process
@@ -168,6 +170,9 @@ class Downloads:
                     return found
             self.start(session_id)
             return row
+
+    def _kept(self, row: LessonDownload) -> bool:
+        return row.path is not None and _file_of(self.settings.recordings_dir, row.path) is not None
 
     def _alone(self) -> bool:
         """One service process (no Redis): a queued or running row without a task here is an orphan."""

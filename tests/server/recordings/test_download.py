@@ -215,6 +215,14 @@ async def test_a_recorded_lesson_downloads_as_one_mp4(
         borrowed = await client.get(f"{url}/file?{track.query}")
         assert borrowed.status_code == 403
         assert borrowed.json()["error"]["code"] == "link_invalid"
+        (Path(live_server.settings.recordings_dir) / download_api.relative_path(session_id)).unlink()
+        assert (await client.get(state["url"])).json()["error"]["code"] == "file_missing"
+        remade = await client.post(url, headers=teacher)  # a done one whose file went missing is made again
+        assert remade.status_code == 202
+        await asyncio.wait_for(asyncio.gather(*live_server.app.state.downloads.tasks.values()), 60)  # type: ignore[attr-defined]
+        assert (await client.get(url, headers=teacher)).json()["state"] == "done"
+        assert calls == [1, 1]
+
         other_session = await client.get(
             f"/api/v1/sessions/{session_id + 1}/download/file?{urlsplit(state['url']).query}"
         )
