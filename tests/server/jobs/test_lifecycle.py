@@ -123,7 +123,7 @@ async def test_restart_between_two_transitions_loses_and_repeats_nothing(databas
     assert await _path(app.state.sessionmaker, session_id) == ["scheduled", "open", "missed"]
     async with app.state.engine.connect() as conn:
         jobs = (await conn.execute(text("SELECT id FROM apscheduler_jobs ORDER BY id"))).scalars().all()
-    assert jobs == ["lifecycle:sweep", "quotas:warm", "webhooks:deliver"]
+    assert jobs == ["lifecycle:sweep", "quotas:warm", "recordings:retention", "webhooks:deliver"]
     await app.state.engine.dispose()
 
 
