@@ -123,11 +123,12 @@ async def test_camera_thumbnail_and_screen_reach_each_role_as_it_should(live_ser
     assert host.report.errors == daixi.report.errors == observer.report.errors == []
 
 
-@pytest.mark.skip(reason="flaky under load in clean-clone CI (passes alone); see docs/NEXT.md, Notes")
 async def test_a_narrow_link_gets_the_thumbnail_and_no_longer_holds_the_host_down(live_server: LiveServer) -> None:
     session_id = await live_server.create_session()
-    # The host's camera is held at 800 kbit/s: a narrow link is one that cannot carry what it is sent.
-    camera = {"sources": HOST_SOURCES, "texture": True, "bitrate": 800_000}
+    # The host replays its camera at 1 Mbit/s whatever it is asked (pre-encoded: no encoder competes with
+    # the relay for these two cores), with a key frame every second in the camera and the thumbnail: a
+    # narrow link is one that cannot carry what it is sent.
+    camera = {"sources": ("microphone", "camera", "thumb"), "replay": True}
     async with running(live_server, session_id, "t-gaoting", "host", **camera) as host:
         async with (
             running(live_server, session_id, "dev-daixi-1", "receiver", ROOM_DAIXI) as daixi,
@@ -135,10 +136,19 @@ async def test_a_narrow_link_gets_the_thumbnail_and_no_longer_holds_the_host_dow
         ):
             seat = host.seat
             assert await eventually_grows(daixi, seat, "camera", within=10)
-            deadline = time.monotonic() + 30
-            while daixi.peer is not None and (daixi.peer.own_estimate or 0) < 400_000:  # its estimate has risen
-                assert time.monotonic() < deadline, daixi.peer.own_estimate
+            # Its estimate has risen, as the relay hears it (a link narrow from the start is not told from a
+            # new one whose estimate is still climbing: media/layers.py counts a fall).
+            room = live_server.app.state.rooms.rooms[session_id]  # type: ignore[attr-defined]
+            connection = next(c for c, s in room.core.by_connection.items() if s.public_id == daixi.seat)
+            # A new subscriber's climbing estimate may have put it on thumbnails for a while: wait until it
+            # has held the full camera on a high estimate for three seconds.
+            deadline, steady = time.monotonic() + 45, 0
+            while steady < 6:
+                assert time.monotonic() < deadline, room.media[connection].estimate()
                 await asyncio.sleep(0.5)
+                governor = room.governors.get(connection)
+                high = (room.media[connection].estimate() or 0) >= 400_000
+                steady = steady + 1 if high and governor is not None and not governor.constrained else 0
             daixi.remb_cap = 200_000  # 岱西's link narrows: its estimate falls to 200 kbit/s
             assert await thumbnail_flows(daixi, seat, within=30)
             assert not await grows(daixi, seat, "camera", seconds=2.0, by=3)
