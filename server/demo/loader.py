@@ -12,6 +12,7 @@ from server.auth.security import hash_password, new_feed_token
 from server.db.engine import make_engine, make_sessionmaker
 from server.demo import data
 from server.demo.history import replay_history
+from server.demo.recordings import record_demo_lesson
 from server.models import BellSchedule, Classroom, Community, Person, School, Series, Term
 from server.models.org import membership
 from server.org import repository as repo
@@ -192,12 +193,14 @@ async def load_demo(
             created = await _load(db, settings.demo_password)
             series = await _load_timetable(db, settings) if timetable else []
             replayed = await replay_history(db, settings, datetime.now(UTC), series) if history else 0
+            recorded = await record_demo_lesson(db, settings) if replayed else None
             logins = [p.login for p in await repo.list_people(db) if not p.has_role(Role.device)]
     finally:
         await engine.dispose()
     lines = [
         f"演示县已加载 / demo county loaded ({len(created)} new logins, {len(series)} new weekly series,"
         f" {replayed} past sessions given a history)",
+        *([f"录像示例 / a recorded lesson: /replay?session={recorded}"] if recorded else []),
         f"密码 / password: {settings.demo_password}  (HAIQIAO_DEMO_PASSWORD)",
         "登录名 / logins: " + ", ".join(logins),
         "教室终端 / classroom terminals: dev-<school>-<n>, e.g. dev-qushan-1",

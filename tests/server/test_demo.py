@@ -77,3 +77,20 @@ async def test_the_demo_terms_past_weeks_have_a_history_the_quotas_count(api: Ap
     # A second load adds no history: only the series it creates get one.
     again = await load_demo(api.settings, history=True)
     assert "0 past sessions given a history" in again
+
+
+async def test_the_demo_history_has_a_recorded_lesson_to_find_and_replay(api: Api) -> None:
+    with time_machine.travel(datetime(2026, 11, 20, 8, 0, tzinfo=SHANGHAI), tick=False):
+        report = await load_demo(api.settings, history=True)
+        session_id = int(report.split("/replay?session=")[1].split()[0])
+        headers = await api.auth("t-changtu")  # a teacher on 长涂 who missed it finds it in the 研修资源库
+        library = (await api.client.get("/api/v1/recordings", headers=headers)).json()
+        assert [lesson["session_id"] for lesson in library] == [session_id]
+        replay = (await api.client.get(f"/api/v1/sessions/{session_id}/replay", headers=headers)).json()
+        video = next(t for t in replay["tracks"] if t["master"])
+        played = await api.client.get(video["url"], headers={"Range": "bytes=0-99"})
+    assert played.status_code == 206
+    assert {(t["role"], t["source"]) for t in replay["tracks"]} >= {("host", "camera"), ("host", "microphone")}
+    assert any(t["role"] == "receiver" for t in replay["tracks"])
+    assert {e["kind"] for e in replay["events"]} >= {"floor_given", "recording_started", "recording_stopped"}
+    assert "/replay?session=" not in await load_demo(api.settings, history=True)  # recorded once
