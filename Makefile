@@ -30,12 +30,13 @@ run: venv
 	$(BIN)/haiqiao serve --host $(HOST) --port $(PORT)
 
 # Debian's Chromium drives the browser tests (Playwright's own browser download cannot work here);
-# the CJK fonts make the pages' Chinese legible in screenshots.
+# the CJK fonts make the pages' Chinese legible in screenshots; coturn is the TURN server `haiqiao doctor`'s
+# test allocates on.
 browser:
-	@{ command -v chromium >/dev/null 2>&1 && [ -d /usr/share/fonts/opentype/noto ]; } || { \
+	@{ command -v chromium >/dev/null 2>&1 && [ -d /usr/share/fonts/opentype/noto ] && command -v turnserver >/dev/null 2>&1; } || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk coturn >/dev/null; }
 
 lint: dev-venv
 	$(BIN)/ruff check .

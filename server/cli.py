@@ -1,4 +1,4 @@
-"""The ``haiqiao`` command: serve, load the demo county, migrate the database."""
+"""The ``haiqiao`` command: serve, load the demo county, migrate the database, check a deployment."""
 
 from __future__ import annotations
 
@@ -102,6 +102,29 @@ def demo(
     settings = _settings()
     report = asyncio.run(load_demo(settings, only_if_empty=if_empty, history=history))
     typer.echo(report)
+
+
+@app.command()
+def doctor(
+    min_free_gb: Annotated[
+        float, typer.Option("--min-free-gb", help="fail when the recordings directory has less free space (GB)", min=0)
+    ] = 5.0,
+) -> None:
+    """Check this deployment (database, Redis, secret, TURN, recordings, clock, media workers)."""
+    from server.doctor import configured_secret, doctor_settings, run_checks
+
+    try:
+        settings = doctor_settings()
+    except ValueError as exc:  # a refused setting is a clear message, not a traceback
+        typer.echo(f"haiqiao: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    results = asyncio.run(run_checks(settings, configured_secret(), min_free_gb=min_free_gb))
+    for result in results:
+        typer.echo(result.line())
+    failed = sum(not r.ok for r in results)
+    if failed:
+        typer.echo(f"{failed} 项检查未通过 / {failed} checks failed", err=True)
+        raise typer.Exit(1)
 
 
 @db_app.command("upgrade")
