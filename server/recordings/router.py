@@ -22,7 +22,7 @@ from server.recordings import links
 from server.recordings import repository as repo
 from server.recordings.access import check_watches, watchable_communities
 from server.recordings.replay import ms_between, replay
-from server.recordings.schemas import LibraryItem, ProblemOut, ReplayOut
+from server.recordings.schemas import CommunityViewsOut, LibraryItem, ProblemOut, ReplayOut
 from server.timefmt import SHANGHAI, Day
 
 router = APIRouter(tags=["recordings"])
@@ -188,4 +188,22 @@ async def recording_problems(
             detail=e.detail,
         )
         for e, title in await repo.problems(db, since)
+    ]
+
+
+@router.get("/recordings/views", response_model=list[CommunityViewsOut], summary="点播次数 (按教共体与年度)")
+async def recording_views(
+    db: DbSession, caller: CurrentUser, year: Annotated[int | None, Query(ge=2000, le=2100)] = None
+) -> list[CommunityViewsOut]:
+    """点播: how often each community's recorded lessons of ``year`` (default: this year, local) were
+    opened, for the communities whose recordings the caller may watch; communities with none are left
+    out. The dashboard shows them beside the live sessions."""
+    today = datetime.now(SHANGHAI).date()
+    year = year or today.year
+    reach = await watchable_communities(db, caller, today)
+    views = await repo.views_by_community(db, year)
+    return [
+        CommunityViewsOut(community_id=c, year=year, views=n)
+        for c, n in sorted(views.items())
+        if reach is None or c in reach
     ]

@@ -134,3 +134,11 @@ class ProblemOut(BaseModel):
     seat_key: str
     name: str
     detail: str
+
+
+class CommunityViewsOut(BaseModel):
+    """点播: views of a community's recorded lessons of one year."""
+
+    community_id: int
+    year: int
+    views: int

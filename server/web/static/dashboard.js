@@ -7,7 +7,7 @@ const tr = i18n({
         subjectH: "学科", countedH: "是否计入", reasonH: "依据", coverage: "教共体覆盖 {covered}/{schools} 所学校，乡村学校 {rural}/{ruralAll}",
         held: "已开课", scheduled: "待开课", pending: "待判定", missed: "未开课", cancelled: "已取消", required: "要求",
         expected: "按进度应完成 {n}", met: "已完成", on_track: "进度正常", at_risk: "有风险", behind: "落后",
-        subjects: "学科：{list}", needSubjects: "（至少 {n} 门）", details: "查看明细", all: "全部", not_held: "未计入",
+        subjects: "学科：{list}", needSubjects: "（至少 {n} 门）", details: "查看明细", views: "录像点播 {n} 次", all: "全部", not_held: "未计入",
         counted_held: "计入", counted_not_held: "未计入", counted_pending: "待判定", counted_scheduled: "待开课", counted_cancelled: "已取消",
         sync_class: "同步课堂", research: "网络教研", ledgerOf: "{name} · {year} 年明细", seats: "出勤", minutes: "{m} 分钟",
         verdict: "判定", corrected: "（已人工更正）", correct: "更正判定", countIt: "计为已开课", dontCount: "不计入",
@@ -17,7 +17,7 @@ const tr = i18n({
         subjectH: "Subject", countedH: "Counted", reasonH: "Reason", coverage: "Communities cover {covered}/{schools} schools, rural {rural}/{ruralAll}",
         held: "held", scheduled: "to come", pending: "pending", missed: "missed", cancelled: "cancelled", required: "required",
         expected: "{n} expected by today", met: "met", on_track: "on track", at_risk: "at risk", behind: "behind",
-        subjects: "Subjects: {list}", needSubjects: " (at least {n})", details: "Sessions", all: "All", not_held: "not counted",
+        subjects: "Subjects: {list}", needSubjects: " (at least {n})", details: "Sessions", views: "Recorded lessons watched {n} times", all: "All", not_held: "not counted",
         counted_held: "counted", counted_not_held: "not counted", counted_pending: "pending", counted_scheduled: "to come", counted_cancelled: "cancelled",
         sync_class: "Synchronous class", research: "Online research", ledgerOf: "{name} · {year}", seats: "Attendance", minutes: "{m} min",
         verdict: "Verdict", corrected: " (corrected)", correct: "Correct the verdict", countIt: "Count as held", dontCount: "Do not count",
@@ -26,6 +26,7 @@ const tr = i18n({
 });
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
+let views = new Map(); // community id → 点播 this year
 let me, year = Number(params.get("year")) || new Date().getFullYear(), quotas = [], ledgerRows = [], ledgerOf = null;
 
 function fail(err) { $("error").textContent = err.message || String(err); }
@@ -33,6 +34,8 @@ function fail(err) { $("error").textContent = err.message || String(err); }
 async function load() {
   $("error").textContent = "";
   quotas = await api(`/api/v1/quotas?year=${year}`);
+  // 点播 beside the live sessions: how often each community's recorded lessons were watched this year.
+  views = new Map((await api(`/api/v1/recordings/views?year=${year}`).catch(() => [])).map((v) => [v.community_id, v.views]));
   const cov = await api("/api/v1/coverage");
   $("coverage").textContent = tr.t("coverage", { covered: cov.covered, schools: cov.schools, rural: cov.rural_covered, ruralAll: cov.rural_schools });
   renderCommunities();
@@ -42,6 +45,7 @@ async function load() {
 function renderCommunities() {
   $("communities").replaceChildren(...quotas.map((q) => el("section", { class: "card community", dataset: { community: q.community_id } },
     el("h2", {}, q.community, el("button", { class: "quiet details", onclick: () => openLedger(q.community_id).catch(fail) }, tr.t("details"))),
+    el("p", { class: "views" }, el("a", { href: `/library?community_id=${q.community_id}` }, tr.t("views", { n: views.get(q.community_id) || 0 }))),
     ...q.rules.map(ruleView))));
 }
 

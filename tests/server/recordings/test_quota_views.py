@@ -44,3 +44,20 @@ async def test_the_csv_and_xlsx_reports_show_views_beside_the_live_sessions(demo
         for r in range(3, sheet.max_row + 1)
         if sheet.cell(row=r, column=1).value == fused
     } == {1}
+
+
+async def test_the_dashboard_reads_each_communitys_views_of_the_year(demo_api: Api, recorded: Recorded) -> None:
+    await demo_api.client.post(f"/api/v1/sessions/{recorded.session_id}/views", headers=await demo_api.auth("t-daixi"))
+    scheduler = await demo_api.client.get(
+        "/api/v1/recordings/views", params={"year": 2026}, headers=await demo_api.auth("scheduler")
+    )
+    assert scheduler.json() == [{"community_id": FUSED, "year": 2026, "views": 1}]
+    # A teacher of another community sees only the communities whose lessons it may watch.
+    qushan = await demo_api.client.get(
+        "/api/v1/recordings/views", params={"year": 2026}, headers=await demo_api.auth("t-qushan")
+    )
+    assert qushan.json() == []
+    bad = await demo_api.client.get(
+        "/api/v1/recordings/views", params={"year": 1900}, headers=await demo_api.auth("scheduler")
+    )
+    assert bad.status_code == 422

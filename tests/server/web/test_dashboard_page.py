@@ -72,6 +72,10 @@ async def test_a_class_held_from_two_browsers_counts_on_the_dashboard(live_serve
 
     await eventually(counted, within=20, what="the class counted on the dashboard")
     assert "岱山二中—衢山初中联岛共同体" in await card.inner_text()
+    # 点播 beside the live sessions, linking to the community's recorded lessons (the class was recorded).
+    views = card.locator(".views a")
+    assert await views.inner_text() == "录像点播 0 次"
+    assert await views.get_attribute("href") == f"/library?community_id={CO_BUILT}"
     await card.locator("button.details").click()
     row = dashboard.locator(f"#ledger tr[data-session='{session_id}']")
     await row.wait_for()
