@@ -106,3 +106,6 @@ class LessonDownload(SQLModel, table=True):
     requested_by: int | None = Field(default=None, foreign_key="people.id")
     created_at: datetime = created_at_field()
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Renewed every few seconds by the process making it: a job whose beat stopped died with its process,
+    # and whoever asks for it next takes it over (any process of a cluster).
+    beat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

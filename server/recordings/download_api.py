@@ -24,7 +24,7 @@ import re
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -58,6 +58,8 @@ router = APIRouter(tags=["recordings"])
 
 FILE_PATH = "/api/v1/sessions/{id}/download/file"
 PROGRESS_STEP = 0.02  # the row's progress is written every 2 %
+BEAT_SECONDS = 5.0  # a running job renews its row this often
+BEAT_STALE_SECONDS = 30.0  # a job not renewed for this long died with its process
 DOWNLOADS_DIR = "downloads"  # under HAIQIAO_RECORDINGS_DIR
 
 
@@ -155,13 +157,16 @@ class Downloads:
                     if row is not None and row.state is DownloadState.done and not self._kept(row):
                         row.state = DownloadState.failed  # its file went missing: made again below
                     if row is not None and row.state is not DownloadState.failed:
-                        if row.state is not DownloadState.done and session_id not in self.tasks and self._alone():
+                        if row.state is not DownloadState.done and self._orphan(row):
+                            row.beat_at = utcnow()  # ours now: another process asking sees it beating
+                            db.add(row)
                             self.start(session_id)  # left by a job that died with its process
                         return row
                     if row is None:
                         row = LessonDownload(session_id=session_id, state=DownloadState.queued)
                     row.state, row.progress, row.error, row.path, row.bytes = DownloadState.queued, 0.0, "", None, 0
                     row.requested_by, row.created_at, row.finished_at = person_id, utcnow(), None
+                    row.beat_at = utcnow()
                     db.add(row)
             except IntegrityError:  # another process made it first: join that one
                 async with self.sessionmaker() as db:
@@ -173,6 +178,14 @@ class Downloads:
 
     def _kept(self, row: LessonDownload) -> bool:
         return row.path is not None and _file_of(self.settings.recordings_dir, row.path) is not None
+
+    def _orphan(self, row: LessonDownload) -> bool:
+        """A queued or running job nobody makes: none here, and the one process there is (or its beat has
+        stopped, in a cluster)."""
+        if row.session_id in self.tasks:
+            return False
+        beat = row.beat_at or row.created_at
+        return self._alone() or beat < utcnow() - timedelta(seconds=BEAT_STALE_SECONDS)
 
     def _alone(self) -> bool:
         """One service process (no Redis): a queued or running row without a task here is an orphan."""
@@ -194,6 +207,17 @@ class Downloads:
                 )
                 .values(progress=progress)
             )
+
+    async def _beat(self, session_id: int) -> None:
+        while True:
+            with contextlib.suppress(Exception):  # a missed beat is made up by the next one
+                async with self.sessionmaker() as db, db.begin():
+                    await db.exec(
+                        update(LessonDownload)
+                        .where(col(LessonDownload.session_id) == session_id)
+                        .values(beat_at=utcnow())
+                    )
+            await asyncio.sleep(BEAT_SECONDS)
 
     async def _finish(self, session_id: int, **values: Any) -> None:
         async with self.sessionmaker() as db, db.begin():
@@ -241,7 +265,11 @@ class Downloads:
                     asyncio.run_coroutine_threadsafe(self._set_progress(session_id, value), loop)
 
             began = loop.time()
-            size = await asyncio.to_thread(compose, inputs, part, progress, duration_ms=length_ms(tracks))
+            beating = asyncio.ensure_future(self._beat(session_id))
+            try:
+                size = await asyncio.to_thread(compose, inputs, part, progress, duration_ms=length_ms(tracks))
+            finally:
+                beating.cancel()
             os.replace(part, root / relative)
             self.seconds[session_id] = loop.time() - began
             log.info("download %s: %d bytes in %.1f s", session_id, size, self.seconds[session_id])

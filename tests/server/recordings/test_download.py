@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from scheduling.enums import DownloadState
+from server.db.types import utcnow
 from server.models import LessonDownload
 from server.recordings import download_api
 from server.recordings.composite import Track, compose
@@ -243,3 +244,32 @@ async def test_a_job_left_by_a_stopped_service_is_taken_up_at_start(
         assert row is not None
         assert row.state is DownloadState.done
         assert row.bytes > 0
+
+
+async def test_in_a_cluster_a_job_whose_beat_stopped_is_taken_over_and_a_beating_one_joined(
+    live_server: LiveServer,  # noqa: F811
+) -> None:
+    session_id = await record_lesson(live_server, seconds=3)
+    mine: download_api.Downloads = live_server.app.state.downloads  # type: ignore[attr-defined]
+    # Another app process of a cluster (Redis set): it cannot tell a job of a living process by its tasks.
+    other = download_api.Downloads(
+        live_server.settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"}), mine.sessionmaker
+    )
+    async with mine.sessionmaker() as db, db.begin():
+        beating = utcnow() - timedelta(seconds=5)
+        db.add(LessonDownload(session_id=session_id, state=DownloadState.running, progress=0.3, beat_at=beating))
+    joined = await other.request(session_id, None)
+    assert joined.state is DownloadState.running
+    assert other.tasks == {}  # its maker is alive somewhere: joined, not started again
+    async with mine.sessionmaker() as db, db.begin():
+        row = await db.get(LessonDownload, session_id)
+        assert row is not None
+        row.beat_at = utcnow() - timedelta(minutes=2)  # that process died
+        db.add(row)
+    await other.request(session_id, None)
+    assert list(other.tasks) == [session_id]
+    await asyncio.wait_for(asyncio.gather(*other.tasks.values()), 60)
+    async with mine.sessionmaker() as db:
+        row = await db.get(LessonDownload, session_id)
+        assert row is not None
+        assert row.state is DownloadState.done

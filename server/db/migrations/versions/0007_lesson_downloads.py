@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("requested_by", sa.Integer(), nullable=True),
         sa.Column("created_at", UTC(), nullable=False),
         sa.Column("finished_at", UTC(), nullable=True),
+        sa.Column("beat_at", UTC(), nullable=True),
         sa.ForeignKeyConstraint(["session_id"], ["sessions.id"]),
         sa.ForeignKeyConstraint(["requested_by"], ["people.id"]),
         sa.PrimaryKeyConstraint("session_id"),
