@@ -115,6 +115,18 @@ async function saveObservation() {
 export function showMoment(ms) {
   $("comment-post").textContent = tr.t("postAt", { time: clock(ms) });
   $("obs-save").textContent = tr.t("saveObs", { time: clock(ms) });
+  if (review.canObserve) promptSample(ms);
+}
+
+// S-T coding samples the lesson every 30 s of the recording, as the patrol wall does in real time: while a
+// sample up to this moment is still uncoded, the buttons ask for it.
+const ST_INTERVAL = 30_000;
+function promptSample(ms) {
+  const coded = review.obs.codes.length;
+  const due = coded < Math.floor(ms / ST_INTERVAL) + 1;
+  $("st-due").hidden = !due;
+  if (due) $("st-due").textContent = tr.t("stDue", { n: coded + 1, time: clock(coded * ST_INTERVAL) });
+  document.querySelector(".st-buttons").classList.toggle("due", due);
 }
 
 export function bindReview({ data, view, canObserve }) {

@@ -142,8 +142,11 @@ async def test_a_comment_at_a_moment_reaches_the_timeline_and_the_host_teacher(
     # A researcher's observation at the same moment: rubric and S-T codes.
     for key, score in [("objectives", 4), ("interaction", 5)]:
         await page.click(f'#rubric .rubric-row[data-key="{key}"] button[data-score="{score}"]')
+    # The lesson's first 30-second sample is due: the buttons ask for it until it is coded.
+    assert "第 1 个采样（00:00:00）" in await page.locator("#st-due").inner_text()
     for button in ["#st-t", "#st-t", "#st-s"]:
         await page.click(button)
+    await page.locator("#st-due").wait_for(state="hidden")
     await page.fill("#obs-note", "板书清楚")
     await page.click("#obs-save")
     await page.locator("#observations li", has_text="板书清楚").wait_for()
