@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+from apscheduler.events import EVENT_JOB_ERROR
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -25,7 +26,7 @@ from server.live.registry import Recovery, RoomHooks, RoomRegistry, running_room
 from server.live.router import router as live_router
 from server.live.routing import LocalRouter, RedisRouter, running_router
 from server.live.ws import router as signaling_router
-from server.metrics import install_metrics
+from server.metrics import install_metrics, refreshing_webhook_backlog
 from server.org.communities import router as communities_router
 from server.org.people import router as people_router
 from server.org.schools import router as schools_router
@@ -118,6 +119,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     metrics = install_metrics(app)
     app.state.jobs.on_run = lambda job: metrics.job_runs.labels(job).inc()
+    app.state.jobs.scheduler.add_listener(lambda e: metrics.job_failures.labels(e.job_id).inc(), EVENT_JOB_ERROR)
+    app.state.startup_hooks.append(refreshing_webhook_backlog)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(signaling_router)

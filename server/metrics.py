@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from server.live.room_metrics import LiveCollector
+from server.models import DeliveryState, WebhookDelivery
+
+log = logging.getLogger("haiqiao.metrics")
+BACKLOG_SECONDS = 15.0  # how often the webhook backlog is counted (one indexed COUNT)
+BACKLOG_TIMEOUT = 5.0
 
 FIRST_PACKET_BUCKETS = (
     0.05,
@@ -54,6 +68,15 @@ class Metrics:
         self.job_runs = Counter(
             "haiqiao_job_runs_total", "Runs of each persisted job in this process", ["job"], registry=self.registry
         )
+        self.job_failures = Counter(
+            "haiqiao_job_failures_total",
+            "Runs of each persisted job in this process that raised",
+            ["job"],
+            registry=self.registry,
+        )
+        # Counted by a task on the app's lifespan (refreshing_webhook_backlog): a scrape cannot await. Only
+        # the app has it (a media worker's scrape would show a count nobody refreshes).
+        self.webhook_backlog: Gauge | None = None
 
         # The morning bell, seen from the server: from a connection's join request (or its signaling
         # socket accepted) to the first RTP packet of each kind forwarded to it (benchmarks/bell.py).
@@ -84,6 +107,15 @@ class Metrics:
 
         return observe
 
+    def backlog_gauge(self) -> Gauge:
+        if self.webhook_backlog is None:
+            self.webhook_backlog = Gauge(
+                "haiqiao_webhook_backlog",
+                "Webhook deliveries pending in the database (refreshed every 15 s)",
+                registry=self.registry,
+            )
+        return self.webhook_backlog
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -96,9 +128,50 @@ def route_template(request: Request) -> str:
     return "/".join(f"{{{params[seg]}}}" if seg in params else seg for seg in request.url.path.split("/"))
 
 
+def _rooms(app: FastAPI) -> list[Any]:
+    registry = getattr(app.state, "rooms", None)
+    return [] if registry is None else list(registry.rooms.values())
+
+
+def _pool(app: FastAPI) -> Any:
+    engine = getattr(app.state, "engine", None)
+    return None if engine is None else engine.sync_engine.pool
+
+
+async def count_webhook_backlog(app: FastAPI) -> int:
+    pending = col(WebhookDelivery.state) == DeliveryState.pending
+    async with app.state.sessionmaker() as db:
+        return int((await db.exec(select(func.count()).select_from(WebhookDelivery).where(pending))).one())
+
+
+@asynccontextmanager
+async def refreshing_webhook_backlog(app: FastAPI) -> AsyncIterator[None]:
+    """A startup hook: the webhook backlog counted into its gauge now and every 15 s."""
+    gauge = app.state.metrics.backlog_gauge()
+
+    async def refresh() -> None:
+        while True:
+            try:
+                gauge.set(await asyncio.wait_for(count_webhook_backlog(app), BACKLOG_TIMEOUT))
+            except Exception as exc:  # a slow or absent database keeps the last count; /healthz says why
+                log.warning("webhook backlog not counted: %s", type(exc).__name__)
+            await asyncio.sleep(BACKLOG_SECONDS)
+
+    task = asyncio.ensure_future(refresh())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 def install_metrics(app: FastAPI) -> Metrics:
+    """The app's metrics, and the rooms this process holds (``app.state.rooms``, where there is one:
+    the app without a cluster and each media worker) read at each scrape (server/live/room_metrics.py)."""
     metrics = Metrics()
     app.state.metrics = metrics
+    metrics.registry.register(LiveCollector(lambda: _rooms(app), lambda: _pool(app)))
 
     @app.middleware("http")
     async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
