@@ -10,12 +10,13 @@ import time
 from pathlib import Path
 
 import av
+import httpx
 import pytest
 from sqlmodel import select
 
 from clients.bot import Bot
 from scheduling.enums import LiveRole, RoomEventKind
-from server.models import Community, Recording, RoomEvent, Session
+from server.models import Recording, RoomEvent
 from tests.server.live.conftest import ROOM_DAIXI, LiveServer
 from tests.server.live.test_sources import grows, running
 
@@ -95,11 +96,13 @@ async def test_a_class_is_recorded_per_seat_and_source_and_every_file_plays(live
 
 
 async def test_no_recording_where_the_community_turned_it_off(live_server: LiveServer) -> None:
-    session_id = await live_server.create_session()
-    async with live_server.app.state.sessionmaker() as db, db.begin():
-        session = await db.get(Session, session_id)
-        community = await db.get(Community, session.community_id)
-        community.record_classes = False
+    # The scheduler turns recording off for the community (its policy, read when the room opens).
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        headers = {"Authorization": f"Bearer {await live_server.token('scheduler')}"}
+        changed = await client.patch("/api/v1/communities/1", json={"record_classes": False}, headers=headers)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["record_classes"] is False
+    session_id = await live_server.create_session()  # community 1
     async with running(live_server, session_id, "t-gaoting", "host", sources=CLASSROOM, replay=True) as host:
         async with running(live_server, session_id, "dev-daixi-1", "receiver", ROOM_DAIXI) as daixi:
             assert daixi.report.messages[0]["recording"] is False
