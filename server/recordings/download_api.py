@@ -14,10 +14,7 @@ them (server/recordings/retention.py).
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import hashlib
-import hmac
 import logging
 import os
 import re
@@ -46,6 +43,7 @@ from server.deps import CurrentUser, DbSession, SettingsDep
 from server.errors import ErrorOut
 from server.ids import IdParam
 from server.models import LessonDownload, Session
+from server.recordings import links
 from server.recordings.access import check_watches
 from server.recordings.composite import Track, compose
 from server.recordings.replay import length_ms, ms_between, ordered, recorded_tracks
@@ -56,36 +54,10 @@ from server.timefmt import SHANGHAI, LocalDateTime
 log = logging.getLogger("haiqiao.recordings")
 router = APIRouter(tags=["recordings"])
 
-FILE_PATH = "/api/v1/sessions/{id}/download/file"
 PROGRESS_STEP = 0.02  # the row's progress is written every 2 %
 BEAT_SECONDS = 5.0  # a running job renews its row this often
 BEAT_STALE_SECONDS = 30.0  # a job not renewed for this long died with its process
 DOWNLOADS_DIR = "downloads"  # under HAIQIAO_RECORDINGS_DIR
-
-
-# Signed links: the recordings' scheme (server/recordings/links.py) over another purpose, so that a
-# recording's link never fetches a download and the other way round.
-
-
-def signature(secret: str, session_id: int, expires: int) -> str:
-    """urlsafe base64 (no padding) of HMAC-SHA256 over ``download:<session_id>:<expires>``."""
-    digest = hmac.new(secret.encode(), f"download:{session_id}:{expires}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def file_link(secret: str, session_id: int, now: datetime, seconds: int) -> tuple[str, datetime]:
-    expires = int(now.timestamp()) + seconds
-    sig = signature(secret, session_id, expires)
-    return f"{FILE_PATH.format(id=session_id)}?expires={expires}&sig={sig}", datetime.fromtimestamp(expires, UTC)
-
-
-def verify(secret: str, session_id: int, expires: int, sig: str, now: datetime) -> str | None:
-    """None when good; else ``link_invalid`` or ``link_expired``."""
-    if not hmac.compare_digest(signature(secret, session_id, expires).encode(), sig.encode()):
-        return "link_invalid"
-    if now.timestamp() >= expires:
-        return "link_expired"
-    return None
 
 
 def relative_path(session_id: int) -> str:
@@ -126,7 +98,9 @@ def download_out(session_id: int, row: LessonDownload | None, settings: Settings
         finished_at=row.finished_at,
     )
     if row.state is DownloadState.done:
-        out.url, out.expires_at = file_link(settings.secret_key, session_id, now, settings.recording_link_seconds)
+        out.url, out.expires_at = links.file_link(
+            settings.secret_key, session_id, now, settings.recording_link_seconds, links.Purpose.download
+        )
         out.bytes = row.bytes
     if row.state is DownloadState.failed:
         out.error = row.error
@@ -388,7 +362,7 @@ async def download_file(
 ) -> Response:
     """The signature is the authorisation (links come from ``GET …/download``): forged, or a recording's,
     403 ``link_invalid``; past its time 403 ``link_expired``; not made (or deleted by retention) 404."""
-    problem = verify(settings.secret_key, session_id, expires, sig, datetime.now(UTC))
+    problem = links.verify(settings.secret_key, session_id, expires, sig, datetime.now(UTC), links.Purpose.download)
     if problem == "link_expired":
         raise Forbidden("链接已过期,请重新获取 / the link has expired: ask for the download again", code=problem)
     if problem is not None:

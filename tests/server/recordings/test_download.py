@@ -19,7 +19,7 @@ import pytest
 from scheduling.enums import DownloadState
 from server.db.types import utcnow
 from server.models import LessonDownload
-from server.recordings import download_api
+from server.recordings import download_api, links
 from server.recordings.composite import Track, compose
 from server.recordings.retention import delete_expired
 from tests.conftest import Api
@@ -206,9 +206,8 @@ async def test_a_recorded_lesson_downloads_as_one_mp4(
         query = parse_qs(urlsplit(state["url"]).query)
         forged = f"{url}/file?expires={query['expires'][0]}&sig=AAAA{query['sig'][0][4:]}"
         assert (await client.get(forged)).json()["error"]["code"] == "link_invalid"
-        past, _ = download_api.file_link(
-            live_server.settings.secret_key, session_id, datetime.now(UTC) - timedelta(hours=1), 60
-        )
+        an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        past, _ = links.file_link(live_server.settings.secret_key, session_id, an_hour_ago, 60, links.Purpose.download)
         expired = await client.get(past)
         assert expired.status_code == 403
         assert expired.json()["error"]["code"] == "link_expired"
