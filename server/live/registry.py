@@ -107,6 +107,7 @@ class RoomRegistry:
         # Rooms opened at the same instant (the morning bell) each beat: one beat at a time, or two that
         # both found no row for a room would both insert it.
         self._beating = asyncio.Lock()
+        self._opening = asyncio.Lock()
         self._settled: dict[int, tuple[bool, bool, bool]] = {}  # what each room's status was last settled on
         self.events = RoomEvents(
             attendance=self.record_attendance,
@@ -127,37 +128,43 @@ class RoomRegistry:
     async def room(self, session: Session) -> LiveRoom:
         assert session.id is not None
         room = self.rooms.get(session.id)
-        if room is None:
-            can_record = self.settings.recording
-            recording = can_record and session.kind.is_class and await self._records_classes(session.community_id)
-            grace = self.settings.reconnect_grace_seconds
-            core = Room(
-                session.id,
-                session.title,
-                session.kind,
-                grace,
-                recording=recording,
-                can_record=can_record,
-                host_person_id=session.host_teacher_id,
-            )
-            room = self.rooms[session.id] = LiveRoom(
-                core,
-                self.events,
-                [],
-                transcode=self.settings.media_path == "transcode",
-                recordings_dir=self.recordings_dir if can_record else None,
-            )
-            self._settled.pop(session.id, None)  # a new room settles its first presence in any case
-            async with self.sessionmaker() as db, db.begin():  # files a killed holder of this room left
-                await settle_unfinished(db, session.id, self.recordings_dir)
-            await self.beat()  # from its first connection on, a crash of this process is detectable
+        if room is not None:
+            return room
+        # Opening a room reads the database (its recording policy); two joins at the same instant (the
+        # morning bell) must still get one room.
+        async with self._opening:
+            room = self.rooms.get(session.id)
+            if room is None:
+                room = await self._open(session)
         return room
 
-    async def _records_classes(self, community_id: int) -> bool:
-        """The community's recording policy for classes (research sessions: their host decides)."""
-        async with self.sessionmaker() as db:
-            community = await db.get(Community, community_id)
-            return community is not None and community.record_classes
+    async def _open(self, session: Session) -> LiveRoom:
+        assert session.id is not None
+        can_record = self.settings.recording
+        async with self.sessionmaker() as db, db.begin():
+            community = await db.get(Community, session.community_id)
+            # Classes follow their community's policy; a research session's host decides in the room.
+            recording = can_record and session.kind.is_class and community is not None and community.record_classes
+            await settle_unfinished(db, session.id, self.recordings_dir)  # files a killed holder left
+        core = Room(
+            session.id,
+            session.title,
+            session.kind,
+            self.settings.reconnect_grace_seconds,
+            recording=recording,
+            can_record=can_record,
+            host_person_id=session.host_teacher_id,
+        )
+        room = self.rooms[session.id] = LiveRoom(
+            core,
+            self.events,
+            [],
+            transcode=self.settings.media_path == "transcode",
+            recordings_dir=self.recordings_dir if can_record else None,
+        )
+        self._settled.pop(session.id, None)  # a new room settles its first presence in any case
+        await self.beat()  # from its first connection on, a crash of this process is detectable
+        return room
 
     async def store_recorded(self, grant: Grant, source: str, file: RecordedFile, finished: bool) -> None:
         track = TrackFile(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from typing import Any
@@ -46,3 +47,17 @@ async def test_only_a_quorum_or_anyone_changing_costs_a_transaction(demo_api: Ap
         session = await db.get(Session, session_id)
     assert session is not None
     assert session.status is SessionStatus.live  # host and a receiver made it live at once
+
+
+async def test_joins_at_the_same_instant_open_one_room(demo_api: Api) -> None:
+    # Opening a room reads its community's recording policy: forty joins of a bell arriving while that read
+    # is under way must all land in the same room.
+    session_id = await _class(demo_api)
+    registry = RoomRegistry(demo_api.settings, demo_api.sessionmaker)
+    async with demo_api.sessionmaker() as db:
+        session = await db.get(Session, session_id)
+    assert session is not None
+    rooms = await asyncio.gather(*(registry.room(session) for _ in range(40)))
+    assert len({id(room) for room in rooms}) == 1
+    assert rooms[0].core.recording  # the demo community records its classes
+    await registry.close()
