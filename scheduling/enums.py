@@ -103,9 +103,23 @@ class RoomEventKind(StrEnum):
 
 
 class DownloadState(StrEnum):
-    """A lesson's MP4 (server/recordings/download_api.py): made by a job, kept until retention."""
+    """A file made by a job in the service: a lesson's MP4 (server/recordings/download_api.py), kept until
+    retention, or a quota report (server/reports/jobs.py), kept some days."""
 
     queued = "queued"
     running = "running"
     done = "done"
     failed = "failed"
+
+
+class ReportScope(StrEnum):
+    """What a report job covers: every community the bureau has, or the ones listed (a teacher's)."""
+
+    county = "county"
+    communities = "communities"
+
+
+class ReportFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"

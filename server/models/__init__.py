@@ -20,6 +20,7 @@ from server.models.recordings import (
     RecordingView,
     RoomEvent,
 )
+from server.models.reports import ReportJob
 from server.models.sessions import (
     Series,
     SeriesSkip,
@@ -43,6 +44,7 @@ __all__ = [
     "Observation",
     "Person",
     "QuotaCount",
+    "ReportJob",
     "RoomHeartbeat",
     "School",
     "Series",
