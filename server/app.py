@@ -26,6 +26,7 @@ from server.live.registry import Recovery, RoomHooks, RoomRegistry, running_room
 from server.live.router import router as live_router
 from server.live.routing import LocalRouter, RedisRouter, running_router
 from server.live.ws import router as signaling_router
+from server.logs import RequestIds
 from server.metrics import install_metrics, refreshing_webhook_backlog
 from server.org.communities import router as communities_router
 from server.org.people import router as people_router
@@ -125,6 +126,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(signaling_router)
     install_pages(app)
+    # Outermost (added last): the request id is set before any other middleware runs, so every line a
+    # request logs, uvicorn's access line and a 500's body all carry the one X-Request-ID echoes.
+    app.add_middleware(RequestIds)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

@@ -8,12 +8,15 @@ from typing import Annotated
 import typer
 
 from clients.cli import bot as bot_command
+from server.backup import commands as backup_commands
 from server.settings import Settings
 
 app = typer.Typer(help="Haiqiao 海桥 — 同步课堂、网络教研与巡课平台", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.command("bot")(bot_command)
+app.command("backup")(backup_commands.backup)
+app.command("restore")(backup_commands.restore)
 
 
 def _settings() -> Settings:
@@ -22,6 +25,13 @@ def _settings() -> Settings:
     except ValueError as exc:  # a refused setting is a clear message, not a traceback
         typer.echo(f"haiqiao: {exc}", err=True)
         raise typer.Exit(2) from exc
+
+
+def _logging(settings: Settings) -> None:
+    """The serving commands log in HAIQIAO_LOG_FORMAT; uvicorn is then given no log config of its own."""
+    from server.logs import configure_logging
+
+    configure_logging(settings.log_format, settings.log_level)
 
 
 @app.command()
@@ -39,6 +49,7 @@ def serve(
     from server.serving import first_request_within
 
     settings = _settings()
+    _logging(settings)
     if media_workers and not settings.redis_url:
         typer.echo(
             "haiqiao: --media-workers needs HAIQIAO_REDIS_URL (rooms are placed on workers through Redis)", err=True
@@ -57,6 +68,7 @@ def serve(
         port=port or settings.port,
         timeout_graceful_shutdown=5,
         http=first_request_within(settings.idle_connection_seconds),
+        log_config=None,
     )
 
 
@@ -76,6 +88,7 @@ def media_worker(
     from server.serving import first_request_within
 
     settings = _settings()
+    _logging(settings)
     if not settings.redis_url:
         typer.echo("haiqiao: a media worker needs HAIQIAO_REDIS_URL", err=True)
         raise typer.Exit(2)
@@ -86,6 +99,7 @@ def media_worker(
         port=port,
         timeout_graceful_shutdown=5,
         http=first_request_within(settings.idle_connection_seconds),
+        log_config=None,
     )
 
 

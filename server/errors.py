@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scheduling.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooManyRequests, Unauthenticated
+from server.logs import REQUEST_ID_HEADER, new_request_id
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     NotFound: 404,
@@ -219,13 +219,33 @@ def _internal_body(request_id: str) -> dict[str, Any]:
     return error_body("internal_error", INTERNAL_MESSAGE, {"request_id": request_id})
 
 
+def _request_id(scope: Scope) -> str:
+    """The id ``server.logs.RequestIds`` gave this request (echoed in its X-Request-ID), or a new one."""
+    return str(scope.get("haiqiao.request_id") or new_request_id())
+
+
+# What the app does with an internal error besides logging it (``app.state.error_sink``: the admin page's
+# recent errors, server/admin/errors_log.py); it must not raise.
+ErrorSink = Callable[[str, str, str, BaseException], Awaitable[None]]
+
+
+async def _report(scope: Scope, request_id: str, exc: BaseException) -> None:
+    app = scope.get("app")
+    sink: ErrorSink | None = getattr(getattr(app, "state", None), "error_sink", None)
+    if sink is not None:
+        await sink(request_id, str(scope.get("method", "")), str(scope.get("path", "")), exc)
+
+
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     """Starlette's ServerErrorMiddleware's handler: for what escapes everything else (another middleware)."""
-    request_id = uuid.uuid4().hex
+    request_id = _request_id(request.scope)
     log.error(
         "internal error %s on %s %s", request_id, request.method, request.url.path, exc_info=(type(exc), exc, None)
     )
-    return JSONResponse(_internal_body(request_id), status_code=500)
+    await _report(request.scope, request_id, exc)
+    response = JSONResponse(_internal_body(request_id), status_code=500)
+    response.headers[REQUEST_ID_HEADER] = request_id  # answered outside RequestIds: it cannot add it
+    return response
 
 
 class LastResort:
@@ -233,8 +253,9 @@ class LastResort:
 
     A pure ASGI middleware just outside the routes and their exception handlers: unlike Starlette's
     ServerErrorMiddleware it does not re-raise after answering, so the server logs the trace once (with the
-    request id the client was given) and an in-process client gets the answer, not the exception. Once the
-    answer has started (a streamed body) nothing can be changed: then the exception goes on up."""
+    request id the client was given, the one in its X-Request-ID) and an in-process client gets the answer,
+    not the exception. Once the answer has started (a streamed body) nothing can be changed: then the
+    exception goes on up."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -253,9 +274,10 @@ class LastResort:
 
         try:
             await self.app(scope, receive, send_tracking)
-        except Exception:
-            request_id = uuid.uuid4().hex
+        except Exception as exc:
+            request_id = _request_id(scope)
             log.exception("internal error %s on %s %s", request_id, scope.get("method"), scope.get("path"))
+            await _report(scope, request_id, exc)
             if started:
                 raise
             response = JSONResponse(_internal_body(request_id), status_code=500)

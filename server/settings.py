@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from server.logs import LogFormat
+
 DEFAULT_SECRET = "haiqiao-development-secret-change-me"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/haiqiao.db"
 SECRET_FILE = "secret_key"
@@ -92,6 +94,19 @@ class Settings(BaseSettings):
     recordings_dir: str = "var/recordings"
     # A recording's file is served through a signed link valid this long (a <video> sends no token).
     recording_link_seconds: int = Field(default=600, ge=10, le=24 * 3600)
+    # Nightly backups (server/backup): off while the directory is unset. Made once a day at or after
+    # BACKUP_AT (Asia/Shanghai, the schools' time); the newest KEEP_COUNT are always kept (a server down for
+    # weeks keeps its last backups), older ones go once they are KEEP_DAYS old.
+    backup_dir: str = ""
+    backup_at: str = Field(default="02:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    backup_keep_days: int = Field(default=14, ge=1)
+    backup_keep_count: int = Field(default=7, ge=1)
+    # Copy the recordings' media files into each backup too (large: rsync the recordings directory instead).
+    backup_with_media: bool = False
+    # How `haiqiao serve` and `haiqiao media-worker` log: "text" for a terminal, "json" (one object per line
+    # with the request, session and seat ids) for a deployment's journal (server/logs.py).
+    log_format: LogFormat = LogFormat.text
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("webhook_allowed_networks")
     @classmethod

@@ -20,6 +20,7 @@ from scheduling.errors import Unauthenticated
 from server.live import grants
 from server.live.join import JOINABLE
 from server.live.registry import RoomRegistry
+from server.logs import seat_id_var, session_id_var
 from server.metrics import Metrics
 
 log = logging.getLogger("haiqiao.live")
@@ -121,6 +122,9 @@ async def signaling(ws: WebSocket, token: str = "") -> None:
     if not await registry.accepts(session.id):  # type: ignore[arg-type]
         await ws.close(CloseCode.moved, "room held elsewhere")
         return
+    # This socket's task and the tasks it starts below log with the session and seat (server/logs.py).
+    session_id_var.set(grant.session_id)
+    seat_id_var.set(grant.seat_key)
     room = await registry.room(session)
     connection_id = uuid.uuid4().hex
     outlet = Outlet()
@@ -128,6 +132,7 @@ async def signaling(ws: WebSocket, token: str = "") -> None:
     stamp = metrics.first_packet_timer(requested_at, accepted_at) if metrics is not None else None
     await room.join(grant, connection_id, outlet, on_first_packet=stamp)
     conn = Connection(ws, room, connection_id, outlet, ws.app.state.settings.signaling_liveness_seconds)
+    log.info("signaling connected: %s as %s", grant.name, grant.role.value)
     tasks = [
         asyncio.ensure_future(conn.reader()),
         asyncio.ensure_future(conn.writer()),
@@ -144,6 +149,7 @@ async def signaling(ws: WebSocket, token: str = "") -> None:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await room.dropped(connection_id)
+        log.info("signaling closed (%s)", outlet.close_code or CloseCode.normal)
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await ws.close(outlet.close_code or CloseCode.normal)
 
