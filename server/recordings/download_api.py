@@ -21,7 +21,7 @@ import re
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -42,6 +42,7 @@ from server.db.types import utcnow
 from server.deps import CurrentUser, DbSession, SettingsDep
 from server.errors import ErrorOut
 from server.ids import IdParam
+from server.jobs import beats
 from server.models import LessonDownload, Session
 from server.recordings import links
 from server.recordings.access import check_watches
@@ -55,8 +56,6 @@ log = logging.getLogger("haiqiao.recordings")
 router = APIRouter(tags=["recordings"])
 
 PROGRESS_STEP = 0.02  # the row's progress is written every 2 %
-BEAT_SECONDS = 5.0  # a running job renews its row this often
-BEAT_STALE_SECONDS = 30.0  # a job not renewed for this long died with its process
 DOWNLOADS_DIR = "downloads"  # under HAIQIAO_RECORDINGS_DIR
 
 
@@ -158,12 +157,7 @@ class Downloads:
         stopped, in a cluster)."""
         if row.session_id in self.tasks:
             return False
-        beat = row.beat_at or row.created_at
-        return self._alone() or beat < utcnow() - timedelta(seconds=BEAT_STALE_SECONDS)
-
-    def _alone(self) -> bool:
-        """One service process (no Redis): a queued or running row without a task here is an orphan."""
-        return not self.settings.redis_url
+        return beats.alone(self.settings) or beats.stopped(row.beat_at, row.created_at, utcnow())
 
     def start(self, session_id: int) -> None:
         task = asyncio.ensure_future(self.run(session_id))
@@ -181,17 +175,6 @@ class Downloads:
                 )
                 .values(progress=progress)
             )
-
-    async def _beat(self, session_id: int) -> None:
-        while True:
-            with contextlib.suppress(Exception):  # a missed beat is made up by the next one
-                async with self.sessionmaker() as db, db.begin():
-                    await db.exec(
-                        update(LessonDownload)
-                        .where(col(LessonDownload.session_id) == session_id)
-                        .values(beat_at=utcnow())
-                    )
-            await asyncio.sleep(BEAT_SECONDS)
 
     async def _finish(self, session_id: int, **values: Any) -> None:
         async with self.sessionmaker() as db, db.begin():
@@ -239,11 +222,8 @@ class Downloads:
                     asyncio.run_coroutine_threadsafe(self._set_progress(session_id, value), loop)
 
             began = loop.time()
-            beating = asyncio.ensure_future(self._beat(session_id))
-            try:
+            async with beats.beating(self.sessionmaker, col(LessonDownload.session_id) == session_id):
                 size = await asyncio.to_thread(compose, inputs, part, progress, duration_ms=length_ms(tracks))
-            finally:
-                beating.cancel()
             os.replace(part, root / relative)
             self.seconds[session_id] = loop.time() - began
             log.info("download %s: %d bytes in %.1f s", session_id, size, self.seconds[session_id])
@@ -266,7 +246,7 @@ class Downloads:
 
     async def resume(self) -> int:
         """Take up the rows a stopped service left queued or running (one process only)."""
-        if not self._alone():
+        if not beats.alone(self.settings):
             return 0
         async with self.sessionmaker() as db:
             stmt = select(LessonDownload.session_id).where(

@@ -1,6 +1,6 @@
 """Signed links to files a <video> element (or a download) fetches without a bearer token: the link itself
 is the authorisation — what it is for, an id and an expiry, signed with the installation's secret
-(HMAC-SHA256). The purpose is signed too, so a recording's link never fetches a lesson's MP4.
+(HMAC-SHA256). The purpose is signed too, so a recording's link never fetches a lesson's MP4 or a report.
 
 Pure functions: the time is passed in."""
 
@@ -16,11 +16,13 @@ from enum import StrEnum
 class Purpose(StrEnum):
     recording = "recording"  # one recorded track: /api/v1/recordings/{id}/file
     download = "download"  # a lesson's MP4: /api/v1/sessions/{id}/download/file
+    report = "report"  # a report job's file: /api/v1/reports/jobs/{id}/file
 
 
 PATHS = {
     Purpose.recording: "/api/v1/recordings/{id}/file",
     Purpose.download: "/api/v1/sessions/{id}/download/file",
+    Purpose.report: "/api/v1/reports/jobs/{id}/file",
 }
 
 
