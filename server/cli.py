@@ -8,12 +8,15 @@ from typing import Annotated
 import typer
 
 from clients.cli import bot as bot_command
+from server.backup import commands as backup_commands
 from server.settings import Settings
 
 app = typer.Typer(help="Haiqiao 海桥 — 同步课堂、网络教研与巡课平台", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.command("bot")(bot_command)
+app.command("backup")(backup_commands.backup)
+app.command("restore")(backup_commands.restore)
 
 
 def _settings() -> Settings:

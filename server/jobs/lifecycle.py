@@ -17,6 +17,7 @@ from scheduling.enums import SessionStatus
 from scheduling.session_states import NOBODY, Presence, Timing
 from server.attendance.summary import county_quotas
 from server.attendance.verdicts import store_missing_verdicts, store_verdicts
+from server.backup.job import install_backups
 from server.hooks.addresses import AddressPolicy
 from server.hooks.delivery import deliver_due
 from server.jobs.runner import JobRunner, runner_for
@@ -117,3 +118,4 @@ def install_jobs(runner: JobRunner, sweep_seconds: float) -> None:
     runner.every(WEBHOOK_JOB, 10, webhook_tick)
     runner.every(QUOTA_JOB, 600, quota_tick)
     install_retention(runner)  # recordings past their community's retention: daily
+    install_backups(runner)  # the nightly backup, when HAIQIAO_BACKUP_DIR is set
