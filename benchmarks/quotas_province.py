@@ -95,9 +95,7 @@ def generate(communities: int, sessions: int, intervals: int, seed: int = 7) -> 
                     c,
                     s,
                     date(2021, 9, 1),
-                    local(date(2021, 9, 1), 0, 0),
                     left,
-                    None if left is None else local(left, 0, 0),
                 )
             )
         for n in range(p.sessions_per_community):
@@ -177,7 +175,7 @@ COLUMNS = {
         "workload_ratio",
         "created_at",
     ),
-    "community_members": ("id", "community_id", "school_id", "joined_on", "joined_at", "left_on", "left_at"),
+    "community_members": ("id", "community_id", "school_id", "joined_on", "left_on"),
     "sessions": (
         "id",
         "kind",

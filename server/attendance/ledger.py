@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from scheduling.enums import Role, SessionKind, SessionStatus
-from scheduling.quotas import bucket
-from server.attendance.service import community_quota
+from scheduling.quotas import bucket_of
+from server.attendance.service import community_facts
 from server.db.repo import get_or_404
 from server.deps import DbSession, SettingsDep, require_roles
 from server.ids import IdParam
@@ -29,6 +29,7 @@ class Counted(StrEnum):
     pending = "pending"  # over, verdict not in yet
     scheduled = "scheduled"  # still to come
     cancelled = "cancelled"
+    outside = "outside"  # the host or every receiving school was not in the community that day
 
 
 class LedgerRow(BaseModel):
@@ -44,6 +45,8 @@ class LedgerRow(BaseModel):
     corrected: bool
 
 
+OUTSIDE_ZH = "主讲学校或接收学校当日不属于本教共体，不计入"
+OUTSIDE_EN = "The host school or the receiving schools were not in the community that day: not counted"
 # The core's buckets, named for the page: a missed session and one judged not held both "did not count".
 COUNTED = {
     "held": Counted.held,
@@ -64,28 +67,29 @@ async def ledger(
     settings: SettingsDep,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> list[LedgerRow]:
-    community = await get_or_404(db, Community, community_id, "community")
+    await get_or_404(db, Community, community_id, "community")
     now = datetime.now(SHANGHAI)
     await check_reads_community(db, caller, community_id, now.date())
-    quota = await community_quota(db, community, year or now.year, now.date(), settings)
+    year_facts = await community_facts(db, community_id, year or now.year, settings)
     rows = []
-    for fact in sorted(quota.facts, key=lambda f: (f.day, f.session_id)):
-        verdict = quota.verdicts.get(fact.session_id)
-        counted = COUNTED[bucket(fact, now.date())]
-        reason = verdict.reason_zh if verdict else (fact.cancel_reason or "")
-        reason_en = verdict.reason_en if verdict else (fact.cancel_reason or "")
+    for fact in year_facts.facts:
+        if fact.belongs:
+            counted = COUNTED[bucket_of(fact.status, fact.held, fact.day < now.date())]
+            reason, reason_en = fact.reason_zh, fact.reason_en
+        else:
+            counted, reason, reason_en = Counted.outside, OUTSIDE_ZH, OUTSIDE_EN
         rows.append(
             LedgerRow(
                 session_id=fact.session_id,
-                start=quota.starts[fact.session_id],
+                start=year_facts.starts[fact.session_id],
                 kind=fact.kind,
-                title=quota.titles.get(fact.session_id, ""),
+                title=year_facts.titles.get(fact.session_id, ""),
                 subject=fact.subject,
                 status=fact.status,
                 counted=counted,
                 reason=reason,
                 reason_en=reason_en,
-                corrected=bool(verdict and verdict.corrected),
+                corrected=fact.corrected,
             )
         )
     return rows

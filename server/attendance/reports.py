@@ -72,10 +72,12 @@ def summary_rows(data: list[CommunityQuota], views: dict[int, int]) -> list[list
 
 def session_rows(q: CommunityQuota, titles: dict[int, str]) -> list[list[Any]]:
     rows = []
-    for f in sorted(q.facts, key=lambda f: (f.day, f.session_id)):
-        v = q.verdicts.get(f.session_id)
-        counted = "是" if f.held else ("否" if f.held is False else "待定")
-        reason = v.reason_zh if v else (f.cancel_reason or "")
+    for f in q.facts:
+        if f.belongs:
+            counted = "是" if f.held else ("否" if f.held is False else "待定")
+        else:
+            counted = "否 (非本教共体)"
+        reason = f.reason_zh
         rows.append(
             [
                 f.day.isoformat(),

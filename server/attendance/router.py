@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StringConstraints
 from sqlmodel import col, select
 
 from scheduling.enums import LiveRole, Locality, Role, SessionStatus
 from scheduling.errors import Conflict
 from scheduling.tallies import SchoolInfo, coverage, school_tallies, teacher_tallies
-from server.attendance import reports
-from server.attendance.service import community_quota, session_attendance
+from server.attendance import facts, reports
+from server.attendance.judging import session_attendance
+from server.attendance.service import community_quota
 from server.attendance.summary import county_quotas
 from server.db.repo import get_or_404
 from server.deps import DbSession, SettingsDep, require_roles
@@ -146,7 +146,7 @@ async def correct_verdict(
             corrected_by=caller.id,
         )
     )
-    await db.flush()
+    await facts.touch(db, settings, datetime.now(UTC), sessions=[session_id])
     return await attendance(session_id, db, caller, settings)
 
 
@@ -206,8 +206,7 @@ async def quotas(
     else:
         readable = await readable_communities(db, caller, today)  # a teacher: their school's communities
         wanted = None if readable is None else sorted(readable)
-    # Already in the response's shape (and cached so): no per-community model building on the way out.
-    return JSONResponse(await county_quotas(db, year, today, settings, wanted))  # type: ignore[return-value]
+    return [QuotaOut.model_validate(row) for row in await county_quotas(db, year, today, settings, wanted)]
 
 
 @router.get(

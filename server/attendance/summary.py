@@ -1,18 +1,19 @@
-"""The county summary: every community's counters for a year, counted by the database.
+"""The county summary: every community's counters for a year, counted by the database from the stored
+facts (one per session, server/attendance/facts.py).
 
-The database groups the year's sessions by what the counters read (community, kind, subject, state,
-effective verdict, before or after today, cancel reason) after keeping only those that belong to their
-community on their day — the host school, and a receiving school when there are any, member (or core)
-then. The scheduling core turns the groups into each rule's counter and pace (``tally_groups``), the same
-function the per-community path feeds one session at a time; the two agree (tests/server/attendance).
+The database groups the year's facts that belong to their community (the core's membership rule,
+decided when the fact was stored) by what the counters read (community, kind, subject, status, verdict,
+before or after today, cancel reason). The scheduling core turns the groups into each rule's counter and
+pace (``tally_groups``), the same function a community's ledger and report feed
+(server/attendance/service.py); tests/server/attendance checks they agree with judging the raw events.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
@@ -22,24 +23,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from scheduling.enums import SessionKind, SessionStatus
 from scheduling.quotas import FactGroup, RuleTally, bucket_of, rules_from_json, tally_groups
 from scheduling.school_calendar import CalendarData
+from server.attendance.facts import fill_missing, year_range
 from server.attendance.service import school_weeks_of
-from server.attendance.verdicts import store_missing_verdicts
-from server.models import (
-    Classroom,
-    Community,
-    CommunityMember,
-    HeldCorrection,
-    QuotaCount,
-    Session,
-    SessionReceiver,
-    SessionVerdict,
-)
+from server.models import Community, QuotaCount, StoredFact
 from server.schedule import planning
 from server.settings import Settings
 from server.timefmt import SHANGHAI
 
 BACKLOG_IN_REQUEST = 1000
-# kind, subject, status, effective verdict, before today, cancel reason — and how many sessions
+# kind, subject, status, verdict, before today, cancel reason — and how many sessions
 Group = tuple[SessionKind, str, SessionStatus, bool | None, bool, str | None, int]
 
 
@@ -48,76 +40,20 @@ def _table(model: Any) -> Any:
     return model.__table__
 
 
-def _membership(members: Any, community_id: Any, school_id: Any, at: Any) -> Any:
-    """Join condition: the membership row of ``school_id`` in the community that covers the instant ``at``
-    (membership periods of a school never overlap, so at most one row matches)."""
-    return and_(
-        members.c.community_id == community_id,
-        members.c.school_id == school_id,
-        members.c.joined_at <= at,
-        or_(members.c.left_at.is_(None), members.c.left_at > at),
-    )
-
-
 async def count_groups(
     db: AsyncSession, year: int, today: date, community_ids: list[int] | None = None
 ) -> dict[int, list[Group]]:
-    sessions, communities = _table(Session), _table(Community)
-    s, c = sessions.alias("s"), communities.alias("c")
-    host, room = _table(Classroom).alias("host"), _table(Classroom).alias("room")
-    host_member = _table(CommunityMember).alias("host_member")
-    verdict, corrections = _table(SessionVerdict).alias("v"), _table(HeldCorrection)
-    start = datetime(year, 1, 1, tzinfo=SHANGHAI)
-    in_year = (start, start.replace(year=year + 1))
-    # Per session with receiving classrooms: does at least one belong (core or member) on the day?
-    r, s2, c2 = _table(SessionReceiver).alias("r"), sessions.alias("s2"), communities.alias("c2")
-    room_member = _table(CommunityMember).alias("room_member")
-    receivers_query = (
-        select(
-            r.c.session_id,
-            func.max(
-                case((or_(room.c.school_id == c2.c.core_school_id, room_member.c.id.is_not(None)), 1), else_=0)
-            ).label("ok"),
-        )
-        .select_from(r)
-        .join(s2, and_(s2.c.id == r.c.session_id, s2.c.start >= in_year[0], s2.c.start < in_year[1]))
-        .join(room, room.c.id == r.c.classroom_id)
-        .join(c2, c2.c.id == s2.c.community_id)
-        .outerjoin(room_member, _membership(room_member, s2.c.community_id, room.c.school_id, s2.c.start))
-        .group_by(r.c.session_id)
-    )
-    if community_ids is not None:
-        receivers_query = receivers_query.where(s2.c.community_id.in_(community_ids))
-    receivers = receivers_query.subquery("receivers")
-    latest = (
-        select(corrections.c.session_id, func.max(corrections.c.id).label("last_id"))
-        .group_by(corrections.c.session_id)
-        .subquery("latest")
-    )
-    correction = corrections.alias("correction")
-    held = case((correction.c.id.is_not(None), correction.c.held), else_=verdict.c.held)
-    past = s.c.start < datetime.combine(today, time(), SHANGHAI)
-    reason = case((s.c.status == SessionStatus.cancelled, s.c.status_reason), else_=None)
+    f = _table(StoredFact)
+    first, after = year_range(year)
+    past = f.c.day < today
+    reason = case((f.c.status == SessionStatus.cancelled, f.c.cancel_reason), else_=None)
     stmt = (
-        select(s.c.community_id, s.c.kind, s.c.subject, s.c.status, held, past, reason, func.count())
-        .select_from(s)
-        .join(host, host.c.id == s.c.host_classroom_id)
-        .join(c, c.c.id == s.c.community_id)
-        .outerjoin(host_member, _membership(host_member, s.c.community_id, host.c.school_id, s.c.start))
-        .outerjoin(receivers, receivers.c.session_id == s.c.id)
-        .outerjoin(verdict, verdict.c.session_id == s.c.id)
-        .outerjoin(latest, latest.c.session_id == s.c.id)
-        .outerjoin(correction, correction.c.id == latest.c.last_id)
-        .where(
-            s.c.start >= in_year[0],
-            s.c.start < in_year[1],
-            or_(host.c.school_id == c.c.core_school_id, host_member.c.id.is_not(None)),
-            or_(receivers.c.session_id.is_(None), receivers.c.ok == 1),
-        )
-        .group_by(s.c.community_id, s.c.kind, s.c.subject, s.c.status, held, past, reason)
+        select(f.c.community_id, f.c.kind, f.c.subject, f.c.status, f.c.held, past, reason, func.count())
+        .where(f.c.day >= first, f.c.day < after, f.c.belongs.is_(True))
+        .group_by(f.c.community_id, f.c.kind, f.c.subject, f.c.status, f.c.held, past, reason)
     )
     if community_ids is not None:
-        stmt = stmt.where(s.c.community_id.in_(community_ids))
+        stmt = stmt.where(f.c.community_id.in_(community_ids))
     out: dict[int, list[Group]] = {}
     rows = (await db.exec(stmt)).all()  # type: ignore[call-overload]
     for community_id, kind, subject, status, is_held, is_past, why, n in rows:
@@ -185,14 +121,15 @@ async def _count_and_cache(
 ) -> dict[int, list[dict[str, Any]]]:
     start = datetime(year, 1, 1, tzinfo=SHANGHAI)
     now = datetime.now(UTC)
-    # A few communities' missing verdicts (a changed rule: a year of one community) are judged here; for
-    # the whole county a backlog (data from before stored verdicts) is left to the quota job, which
-    # commits as it goes — meanwhile those sessions count as pending. (A LIMIT on the few-communities
-    # query made PostgreSQL scan every session of the year.)
+    # Sessions without a fact (loaded in bulk, or from before facts) are computed here for a few
+    # communities; for the whole county a backlog is left to the quota job, which commits as it goes —
+    # meanwhile those sessions are not counted, so nothing is cached until the backlog is gone.
     if everyone:
-        await store_missing_verdicts(db, start, start.replace(year=year + 1), settings, now, limit=BACKLOG_IN_REQUEST)
+        filled = await fill_missing(db, start, start.replace(year=year + 1), settings, now, limit=BACKLOG_IN_REQUEST)
+        complete = filled < BACKLOG_IN_REQUEST
     else:
-        await store_missing_verdicts(db, start, start.replace(year=year + 1), settings, now, ids)
+        await fill_missing(db, start, start.replace(year=year + 1), settings, now, ids)
+        complete = True
     versions = await _versions(db, ids)  # before counting: a write committed meanwhile leaves the row stale
     counted = await count_groups(db, year, today, None if everyone else ids)
     communities = (await db.exec(model_select(Community).where(col(Community.id).in_(ids)))).all()
@@ -220,6 +157,8 @@ async def _count_and_cache(
         }
         for community_id, tallies in out.items()
     ]
+    if not complete:
+        return out
     insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
     for offset in range(0, len(rows), 1000):
         stmt = insert(_table(QuotaCount)).values(rows[offset : offset + 1000])

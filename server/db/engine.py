@@ -9,8 +9,6 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from server.db.quota_cache import CountingSession
-
 
 def make_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     if database_url.startswith("sqlite"):
@@ -31,8 +29,7 @@ def make_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    # CountingSession keeps the county summary's cache in step with every write (server/db/quota_cache.py).
-    return async_sessionmaker(engine, class_=AsyncSession, sync_session_class=CountingSession, expire_on_commit=False)
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
 async def session_scope(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:

@@ -16,6 +16,7 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduling.enums import AttendanceEventKind, LiveRole, SessionKind, SessionStatus
+from server.attendance import facts
 from server.models import AttendanceEvent, HeadCount, Person, Session, SessionEvent
 from server.schedule.repository import attach_links
 from server.schedule.transitions import record_transition, timing_of
@@ -44,6 +45,7 @@ async def replay_history(db: AsyncSession, settings: Settings, now: datetime, se
     devices = {p.classroom_id: p.id for p in (await db.exec(select(Person))).all() if p.classroom_id is not None}
     for row in await attach_links(db, past):
         await _replay(db, row.session, row.receivers, row.participants, devices, timing.lobby)
+    await facts.touch(db, settings, now, sessions=[s.id for s in past if s.id is not None])
     return len(past)
 
 

@@ -14,9 +14,9 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduling.enums import SessionStatus
-from scheduling.session_states import NOBODY, Presence, Timing
+from scheduling.session_states import NOBODY, Presence
+from server.attendance import facts
 from server.attendance.summary import county_quotas
-from server.attendance.verdicts import store_missing_verdicts, store_verdicts
 from server.backup.job import install_backups
 from server.hooks.addresses import AddressPolicy
 from server.hooks.delivery import deliver_due
@@ -25,6 +25,7 @@ from server.live import heartbeats
 from server.models import Session
 from server.recordings.retention import install_retention
 from server.schedule.transitions import PresenceOf, settle_now, timing_of
+from server.settings import Settings
 from server.timefmt import SHANGHAI
 
 log = logging.getLogger("haiqiao.lifecycle")
@@ -32,7 +33,7 @@ log = logging.getLogger("haiqiao.lifecycle")
 LIFECYCLE_JOB = "lifecycle:sweep"
 WEBHOOK_JOB = "webhooks:deliver"
 QUOTA_JOB = "quotas:warm"
-VERDICT_BATCH = 500
+FACT_BATCH = 500
 
 
 def no_presence(_session_id: int) -> Presence:
@@ -40,9 +41,11 @@ def no_presence(_session_id: int) -> Presence:
 
 
 async def sweep(
-    db: AsyncSession, now: datetime, timing: Timing, presence_of: PresenceOf = no_presence
+    db: AsyncSession, now: datetime, settings: Settings, presence_of: PresenceOf = no_presence
 ) -> list[tuple[int, list[SessionStatus]]]:
-    """Settle every session with a transition due at ``now``; returns what moved."""
+    """Settle every session with a transition due at ``now`` and compute the facts of those that moved
+    (a session over is judged here); returns what moved."""
+    timing = timing_of(settings)
     due_to_open = (col(Session.status) == SessionStatus.scheduled) & (col(Session.start) <= now + timing.lobby)
     running = col(Session.status).in_([SessionStatus.open, SessionStatus.live])
     stmt = select(Session).where(or_(due_to_open, running)).order_by(col(Session.start))
@@ -52,6 +55,7 @@ async def sweep(
         path = await settle_now(db, session, now, timing, presence_of(session.id))
         if path:
             moved.append((session.id, path))
+    await facts.touch(db, settings, now, sessions=[session_id for session_id, _ in moved])
     return moved
 
 
@@ -69,9 +73,7 @@ async def run_sweep(runner: JobRunner) -> list[tuple[int, list[SessionStatus]]]:
     async with runner.sessionmaker() as db, db.begin():
         # Rooms whose holder stopped beating: their open connections end at its last beat first.
         await heartbeats.recover(db, now, runner.settings)
-        moved = await sweep(db, now, timing_of(runner.settings), runner.presence_of)
-        over = [session_id for session_id, path in moved if path[-1].is_final]
-        await store_verdicts(db, over, runner.settings, now)
+        moved = await sweep(db, now, runner.settings, runner.presence_of)
     for session_id, path in moved:
         log.info("session %s → %s", session_id, " → ".join(s.value for s in path))
     if runner.after_sweep is not None:
@@ -100,13 +102,10 @@ async def quota_tick(database_url: str) -> None:
 async def warm_quotas(runner: JobRunner) -> int:
     runner.on_run(QUOTA_JOB)
     today = runner.clock().astimezone(SHANGHAI).date()
-    start = datetime(today.year, 1, 1, tzinfo=SHANGHAI)
-    while True:  # a backlog of verdicts to judge, a transaction per batch
+    while True:  # sessions without a fact (after an upgrade, a bulk load): a transaction per batch
         async with runner.sessionmaker() as db, db.begin():
-            stored = await store_missing_verdicts(
-                db, start, start.replace(year=today.year + 1), runner.settings, runner.clock(), limit=VERDICT_BATCH
-            )
-        if stored < VERDICT_BATCH:
+            stored = await facts.fill_missing(db, None, None, runner.settings, runner.clock(), limit=FACT_BATCH)
+        if stored < FACT_BATCH:
             break
     async with runner.sessionmaker() as db, db.begin():
         counted = await county_quotas(db, today.year, today, runner.settings)

@@ -17,8 +17,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduling.attendance import Event, open_connections
 from scheduling.enums import AttendanceEventKind, LiveRole
-from server.attendance.verdicts import store_verdicts
-from server.models import AttendanceEvent, RoomHeartbeat, SessionVerdict
+from server.attendance import facts
+from server.models import AttendanceEvent, RoomHeartbeat
 from server.settings import Settings
 
 HEARTBEAT_SECONDS = 5.0
@@ -62,9 +62,8 @@ async def recover(
         await db.delete(row)
     judged_again = [sid for sid, n in closed.items() if n]
     if judged_again:
-        await db.exec(delete(SessionVerdict).where(col(SessionVerdict.session_id).in_(judged_again)))
-        await db.flush()
-        await store_verdicts(db, judged_again, settings, now)
+        # the late drops change the verdicts of sessions already judged: their facts are computed again
+        await facts.touch(db, settings, now, sessions=judged_again)
     return closed
 
 

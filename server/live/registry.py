@@ -26,7 +26,7 @@ from media.room_actions import Grant, Mark
 from media.signaling import SeatInfo
 from scheduling.enums import AttendanceEventKind, SessionStatus
 from scheduling.session_states import NOBODY, Presence
-from server.attendance.verdicts import store_verdicts
+from server.attendance import facts
 from server.live import heartbeats
 from server.live.heap import freeze_startup_heap
 from server.models import AttendanceEvent, Community, Session
@@ -243,8 +243,8 @@ class RoomRegistry:
                 if session is not None:
                     now = datetime.now(UTC)
                     path = await settle_now(db, session, now, timing_of(self.settings), presence)
-                    if path and path[-1].is_final:
-                        await store_verdicts(db, [session_id], self.settings, now)
+                    if path:
+                        await facts.touch(db, self.settings, now, sessions=[session_id])
             self._settled[session_id] = relevant
         await self.hooks.presence(session_id, presence, self.seat_infos(session_id))
 

@@ -1,6 +1,7 @@
 """The tables. Importing this package registers every table on ``SQLModel.metadata``."""
 
 from server.models.calendar import BellSchedule, Closure, HolidayOverride, Term
+from server.models.facts import StoredFact
 from server.models.hooks import DeliveryState, Webhook, WebhookDelivery
 from server.models.live import (
     AttendanceEvent,
@@ -9,7 +10,6 @@ from server.models.live import (
     Observation,
     QuotaCount,
     RoomHeartbeat,
-    SessionVerdict,
 )
 from server.models.org import Classroom, Community, CommunityMember, Person, School
 from server.models.recordings import (
@@ -53,7 +53,7 @@ __all__ = [
     "SessionEvent",
     "SessionParticipant",
     "SessionReceiver",
-    "SessionVerdict",
+    "StoredFact",
     "Term",
     "FeaturedLesson",
     "LessonDownload",

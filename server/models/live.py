@@ -58,28 +58,9 @@ class HeldCorrection(SQLModel, table=True):
     corrected_at: datetime = created_at_field()
 
 
-class SessionVerdict(SQLModel, table=True):
-    """The held verdict computed from the attendance log once a session is over (corrections apart).
-
-    Stored so that counting a province's year reads one row per session instead of its events. A
-    community's new held rule clears its rows; they are computed again on the next read.
-    """
-
-    __tablename__ = "session_verdicts"
-
-    session_id: int = Field(foreign_key="sessions.id", primary_key=True)
-    held: bool
-    together_seconds: float
-    scheduled_seconds: float
-    min_ratio: float
-    reason_zh: str = Field(max_length=300)
-    reason_en: str = Field(max_length=300)
-    computed_at: datetime = Field(sa_type=UTCDateTime)
-
-
 class QuotaCount(SQLModel, table=True):
     """One community's counters for a year as of ``today``: the county summary's cache, good while the
-    community's ``counts_version`` is still ``version`` (server/db/quota_cache.py)."""
+    community's ``counts_version`` is still ``version`` (server/attendance/facts.py retires it)."""
 
     __tablename__ = "quota_counts"
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from scheduling.enums import ClassroomKind, CommunityKind, Locality, Role, Stage
-from server.db.types import UTCDateTime
 from server.models.base import created_at_field, enum_type, json_field
-from server.timefmt import SHANGHAI
 
 NAME_MAX = 100
 
@@ -95,24 +93,8 @@ class CommunityMember(SQLModel, table=True):
     community_id: int = Field(foreign_key="communities.id", index=True)
     school_id: int = Field(foreign_key="schools.id", index=True)
     joined_on: date
-    left_on: date | None = None
-    # The same bounds as instants (local midnight, stored in UTC), so that the database can tell
-    # whether a session's start falls inside the membership. Written together by membership() below.
-    joined_at: datetime = Field(sa_type=UTCDateTime)
-    left_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    left_on: date | None = None  # not included: the school's last day in the community is the day before
 
 
 def membership(community_id: int, school_id: int, joined_on: date, left_on: date | None) -> CommunityMember:
-    """A membership row with its bounds also as instants (local midnight in Asia/Shanghai)."""
-
-    def instant(day: date) -> datetime:
-        return datetime.combine(day, time(), SHANGHAI)
-
-    return CommunityMember(
-        community_id=community_id,
-        school_id=school_id,
-        joined_on=joined_on,
-        left_on=left_on,
-        joined_at=instant(joined_on),
-        left_at=None if left_on is None else instant(left_on),
-    )
+    return CommunityMember(community_id=community_id, school_id=school_id, joined_on=joined_on, left_on=left_on)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from scheduling.enums import Role
 from server.db.repo import get_or_404
-from server.deps import DbSession, require_roles
+from server.deps import DbSession, SettingsDep, require_roles
 from server.ids import IdParam
 from server.models import Community, Person
 from server.org import community_service as svc
@@ -45,7 +45,9 @@ async def get_community(community_id: IdParam, db: DbSession, _: Reader) -> Comm
     response_model=CommunityOut,
     summary="修改教共体; members 替换全部成员记录 (含历史)",
 )
-async def update_community(community_id: IdParam, body: CommunityPatch, db: DbSession, _: Planner) -> CommunityOut:
-    community = await svc.update_community(db, community_id, body)
+async def update_community(
+    community_id: IdParam, body: CommunityPatch, db: DbSession, _: Planner, settings: SettingsDep
+) -> CommunityOut:
+    community = await svc.update_community(db, community_id, body, settings)
     (out,) = await svc.describe(db, [community])
     return out

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
-from sqlmodel import col, delete, select
+from sqlmodel import col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduling.errors import Conflict, Invalid
+from server.attendance import facts
 from server.db.repo import get_or_404, require_ids
-from server.models import Community, CommunityMember, School, Session, SessionVerdict
+from server.models import Community, CommunityMember, School
 from server.models.org import membership
 from server.org import repository as repo
 from server.org.schemas import CommunityIn, CommunityOut, CommunityPatch, MemberIn, MemberOut
+from server.settings import Settings
 from server.timefmt import SHANGHAI
 
 MAX_MEMBERS_WITHOUT_WARNING = 5  # "1+N" communities normally have N ≤ 5
@@ -78,7 +80,7 @@ async def create_community(db: AsyncSession, body: CommunityIn) -> Community:
     return community
 
 
-async def update_community(db: AsyncSession, community_id: int, body: CommunityPatch) -> Community:
+async def update_community(db: AsyncSession, community_id: int, body: CommunityPatch, settings: Settings) -> Community:
     community = await get_or_404(db, Community, community_id, "community")
     if body.name is not None and body.name != community.name:
         if await repo.community_by_name(db, body.name):
@@ -94,9 +96,6 @@ async def update_community(db: AsyncSession, community_id: int, body: CommunityP
         community.quota_rules = [r.model_dump(mode="json") for r in body.quota_rules]
     if body.held_rules is not None:
         community.held_rules = {k.value: v.model_dump() for k, v in body.held_rules.items()}
-        # Stored verdicts were judged by the old rule: they are judged again when next counted.
-        ours = select(Session.id).where(Session.community_id == community_id)
-        await db.exec(delete(SessionVerdict).where(col(SessionVerdict.session_id).in_(ours)))
     if body.workload_ratio is not None:
         community.workload_ratio = body.workload_ratio
     if body.record_classes is not None:
@@ -109,6 +108,11 @@ async def update_community(db: AsyncSession, community_id: int, body: CommunityP
         await _replace_members(db, community_id, body.members)
     db.add(community)
     await db.flush()
+    if body.held_rules is not None or body.members is not None:
+        # verdicts (the held rule) and whether each session counts here (membership on its day)
+        await facts.touch(db, settings, datetime.now(UTC), communities=[community_id])
+    elif body.quota_rules is not None:
+        await facts.retire_counts(db, [community_id])
     return community
 
 

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from scheduling.enums import Role
 from scheduling.errors import Conflict, Forbidden
 from scheduling.periods import parse_bell_schedule
+from server.attendance import facts
 from server.auth.security import hash_password, new_feed_token
 from server.db.repo import get_or_404
 from server.models import BellSchedule, Classroom, Person, School
@@ -47,6 +48,8 @@ async def update_school(db: AsyncSession, school_id: int, body: SchoolPatch) -> 
         setattr(school, key, value)
     db.add(school)
     await db.flush()
+    if "closed_on" in changes:
+        await facts.retire_counts(db, None)  # a closing school's weeks move every pace line that reads them
     return school
 
 

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Query
 
 from scheduling.enums import Role
 from scheduling.errors import Conflict
+from server.attendance import facts
 from server.db.repo import get_or_404, require_ids
-from server.deps import DbSession, require_roles
+from server.deps import DbSession, SettingsDep, require_roles
 from server.ids import IdParam
 from server.models import HolidayOverride, Person, School, Term
 from server.schedule import calendar_service
@@ -42,6 +43,7 @@ async def create_term(body: TermIn, db: DbSession, _: Planner) -> Term:
     term = Term(**body.model_dump())
     db.add(term)
     await db.flush()
+    await facts.retire_counts(db, None)  # school weeks, hence every pace line
     return term
 
 
@@ -58,9 +60,9 @@ async def list_closures(
     status_code=201,
     summary="新增停课; 已排的课自动取消并给出补课建议",
 )
-async def create_closure(body: ClosureIn, db: DbSession, caller: Planner) -> ClosureOut:
+async def create_closure(body: ClosureIn, db: DbSession, caller: Planner, settings: SettingsDep) -> ClosureOut:
     await require_ids(db, School, set(body.school_ids), "school")
-    return await calendar_service.add_closure(db, body, caller)
+    return await calendar_service.add_closure(db, body, caller, settings)
 
 
 @router.get("/holidays", response_model=list[HolidayIn], summary="手工录入的节假日与调休")
@@ -85,6 +87,7 @@ async def import_holidays(body: HolidayImportIn, db: DbSession, _: Planner) -> l
         row.timetable_weekday = day.timetable_weekday
         db.add(row)
     await db.flush()
+    await facts.retire_counts(db, None)  # school weeks, hence every pace line
     return [HolidayIn.model_validate(h, from_attributes=True) for h in await repo.holiday_overrides(db)]
 
 

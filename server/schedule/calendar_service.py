@@ -10,17 +10,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from scheduling.enums import SessionStatus
 from scheduling.makeup import suggest_slots
 from scheduling.overlaps import BusyIndex
+from server.attendance import facts
 from server.models import Classroom, Closure, Person, Session
 from server.schedule import planning
 from server.schedule import repository as repo
 from server.schedule.schemas import ClosureIn, ClosureOut, MakeUpOut
 from server.schedule.transitions import record_transition
+from server.settings import Settings
 from server.timefmt import SHANGHAI
 
 OPEN_STATES = [SessionStatus.scheduled, SessionStatus.open]
 
 
-async def add_closure(db: AsyncSession, body: ClosureIn, caller: Person) -> ClosureOut:
+async def add_closure(db: AsyncSession, body: ClosureIn, caller: Person, settings: Settings) -> ClosureOut:
     closure = Closure(
         start=body.start,
         end=body.end,
@@ -48,8 +50,11 @@ async def add_closure(db: AsyncSession, body: ClosureIn, caller: Person) -> Clos
         )
         affected.append((row, schools))
     await db.flush()
+    cancelled = [r.session.id for r, _ in affected if r.session.id is not None]
+    await facts.touch(db, settings, datetime.now(UTC), sessions=cancelled)
+    await facts.retire_counts(db, None)  # the closed days leave the school weeks of every pace line
     out = ClosureOut.model_validate(closure, from_attributes=True)
-    out.cancelled_session_ids = [r.session.id for r, _ in affected if r.session.id is not None]
+    out.cancelled_session_ids = cancelled
     if affected:
         out.make_up = await _suggestions(db, affected, body)
     return out

@@ -3,6 +3,7 @@ the calendar, and settling a session's state after a change."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -13,6 +14,7 @@ from scheduling.errors import Invalid
 from scheduling.overlaps import Booking, Clash, Resource, find_clashes
 from scheduling.periods import BellSchedule, landing, parse_bell_schedule, period_times
 from scheduling.school_calendar import CalendarData, ClosureSpan, HolidayEntry, TermSpan
+from server.attendance import facts
 from server.models import Classroom, Person, School, Session
 from server.schedule import repository as repo
 from server.schedule.access import Parties
@@ -215,6 +217,16 @@ async def _load_calendar(db: AsyncSession) -> CalendarData:
     return CalendarData(tuple(terms), tuple(closures), tuple(overrides), closed)
 
 
-async def after_change(db: AsyncSession, session: Session, settings: Settings | None) -> None:
-    """Settle the state a change made due at once (an ad-hoc session inside its lobby opens now)."""
-    await settle_now(db, session, datetime.now(UTC), timing_of(settings))
+async def after_change(
+    db: AsyncSession, sessions: Sequence[Session], settings: Settings, *, communities: Iterable[int] = ()
+) -> None:
+    """After sessions were written: settle the state the change made due at once (an ad-hoc session
+    inside its lobby opens now), and compute their stored facts again (``communities``: others whose
+    counts the change affects, e.g. the one a session moved away from)."""
+    now = datetime.now(UTC)
+    for session in sessions:
+        await settle_now(db, session, now, timing_of(settings))
+    ids = [s.id for s in sessions if s.id is not None]
+    await facts.touch(db, settings, now, sessions=ids)
+    if communities:
+        await facts.retire_counts(db, communities)

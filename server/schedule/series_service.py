@@ -181,7 +181,7 @@ async def create_series(
                 reason=f"series {series.id}",
             )
         )
-        await planning.after_change(db, session, settings)
+    await planning.after_change(db, sessions, settings)
     rows = await repo.attach_links(db, sessions)
     return SeriesView(series, rows, skipped, warnings=warnings, calendar_notes=list(expansion.notes))
 

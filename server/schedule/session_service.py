@@ -135,7 +135,7 @@ async def create_session(
             reason="created",
         )
     )
-    await planning.after_change(db, session, settings)
+    await planning.after_change(db, [session], settings)
     (row,) = await repo.attach_links(db, [session])
     return to_out(row, landing=landing, warnings=warnings)
 
@@ -205,10 +205,13 @@ async def update_session(
     db.add(session)
     await save_links(db, session.id, new_receivers, new_participants)
     await db.flush()
+    await planning.after_change(db, [session], settings)
     return await get_session(db, session.id, caller)
 
 
-async def cancel_session(db: AsyncSession, session_id: int, body: CancelIn, caller: Person) -> list[SessionOut]:
+async def cancel_session(
+    db: AsyncSession, session_id: int, body: CancelIn, caller: Person, settings: Settings
+) -> list[SessionOut]:
     session = await get_or_404(db, Session, session_id, "session")
     check_may_plan(caller, session.kind, session.host_teacher_id)
     _require_changeable(session)
@@ -224,8 +227,7 @@ async def cancel_session(db: AsyncSession, session_id: int, body: CancelIn, call
     for target in targets:
         await record_transition(db, target, SessionStatus.cancelled, at=now, reason=body.reason, actor_id=caller.id)
     await db.flush()
-    for target in targets:
-        await planning.after_change(db, target, None)
+    await planning.after_change(db, targets, settings)
     return [to_out(r) for r in await repo.attach_links(db, targets)]
 
 
@@ -268,5 +270,5 @@ async def reschedule_session(
         )
     )
     await db.flush()
-    await planning.after_change(db, session, settings)
+    await planning.after_change(db, [session], settings)
     return await get_session(db, session.id, caller)

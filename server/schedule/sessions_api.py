@@ -80,8 +80,10 @@ async def update_session(
 
 
 @router.post("/sessions/{session_id}/cancel", response_model=list[SessionOut], summary="取消 (可连同系列之后的课)")
-async def cancel_session(session_id: IdParam, body: CancelIn, db: DbSession, caller: Planner) -> list[SessionOut]:
-    return await svc.cancel_session(db, session_id, body, caller)
+async def cancel_session(
+    session_id: IdParam, body: CancelIn, db: DbSession, caller: Planner, settings: SettingsDep
+) -> list[SessionOut]:
+    return await svc.cancel_session(db, session_id, body, caller, settings)
 
 
 @router.post("/sessions/{session_id}/reschedule", response_model=SessionOut, summary="调课; 冲突时 409 并列出冲突")

@@ -13,7 +13,6 @@ from scheduling.enums import LiveRole
 from server.jobs.lifecycle import sweep
 from server.live.grants import Grant
 from server.live.registry import RoomRegistry
-from server.schedule.transitions import timing_of
 from tests.conftest import Api
 from tests.server.helpers import assert_error
 from tests.server.schedule.conftest import FUSED, ROOM_CHANGTU, ROOM_DAIXI, ROOM_GAOTING, SHANGHAI
@@ -54,7 +53,7 @@ async def attend(
 async def run_lifecycle(api: Api, minutes: list[int]) -> None:
     for m in minutes:
         async with api.sessionmaker() as db, db.begin():
-            await sweep(db, START + timedelta(minutes=m), timing_of(api.settings))
+            await sweep(db, START + timedelta(minutes=m), api.settings)
 
 
 async def test_attendance_shows_intervals_headcount_and_the_verdict_in_words(demo_api: Api) -> None:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import time_machine
 from sqlalchemy import text
-from sqlmodel import col, select
+from sqlmodel import col, delete, select
 
 from scheduling.enums import SessionStatus
 from scheduling.session_states import Presence, Timing
@@ -17,7 +17,7 @@ from server.app import create_app
 from server.demo.loader import load_demo
 from server.jobs import lifecycle
 from server.jobs.lifecycle import sweep, warm_quotas
-from server.models import Community, QuotaCount, Session, SessionEvent, SessionVerdict
+from server.models import Community, QuotaCount, Session, SessionEvent, StoredFact
 from server.settings import Settings
 from tests.conftest import Api
 from tests.server.schedule.conftest import FUSED, ROOM_DAIXI, ROOM_GAOTING, SHANGHAI, at
@@ -59,7 +59,7 @@ async def test_a_class_day_moves_through_every_state_once(demo_api: Api) -> None
     while now < START + timedelta(hours=1):
         who = connected if START - timedelta(minutes=5) <= now < START + timedelta(minutes=39) else nobody
         async with demo_api.sessionmaker() as db, db.begin():
-            await sweep(db, now, TIMING, lambda _id, who=who: who)
+            await sweep(db, now, demo_api.settings, lambda _id, who=who: who)
         now += timedelta(minutes=1)
     assert await _path(demo_api.sessionmaker, session_id) == ["scheduled", "open", "live", "ended"]
     async with demo_api.sessionmaker() as db:
@@ -77,7 +77,7 @@ async def test_nobody_comes_and_the_session_is_missed_after_the_overrun(demo_api
         )
     for minutes in (-11, -10, 0, 40, 54, 55, 56):
         async with demo_api.sessionmaker() as db, db.begin():
-            await sweep(db, START + timedelta(minutes=minutes), TIMING)
+            await sweep(db, START + timedelta(minutes=minutes), demo_api.settings)
     assert await _path(demo_api.sessionmaker, session_id) == ["scheduled", "open", "missed"]
 
 
@@ -128,24 +128,26 @@ async def test_restart_between_two_transitions_loses_and_repeats_nothing(databas
 
 
 async def test_the_quota_job_keeps_every_communitys_count_warm(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The term's past sessions were missed when the timetable was made: their verdicts are a backlog the
-    # job judges in batches (a transaction each) before counting. The day is fixed inside the term, so
+    # Sessions without a stored fact (here: the facts are dropped after loading, as after an upgrade) are a
+    # backlog the job computes in batches (a transaction each) before counting. The day is fixed inside the term, so
     # the backlog and the year counted are the same whatever today is.
-    monkeypatch.setattr(lifecycle, "VERDICT_BATCH", 10)
+    monkeypatch.setattr(lifecycle, "FACT_BATCH", 10)
     app = create_app(api.settings)
     try:
         with time_machine.travel(START, tick=True):
             await load_demo(
                 api.settings,
             )
+            async with app.state.sessionmaker() as db, db.begin():
+                await db.exec(delete(StoredFact))
             assert await warm_quotas(app.state.jobs) == 3
         async with app.state.sessionmaker() as db:
             cached = (await db.exec(select(QuotaCount))).all()
             versions = {c.id: c.counts_version for c in (await db.exec(select(Community))).all()}
-            final = (await db.exec(select(Session).where(col(Session.status).in_(["ended", "missed"])))).all()
-            judged = (await db.exec(select(SessionVerdict))).all()
-        assert len(final) > 10
-        assert {v.session_id for v in judged} == {s.id for s in final}
+            sessions = (await db.exec(select(Session))).all()
+            stored = (await db.exec(select(StoredFact))).all()
+        assert len(sessions) > 10
+        assert {f.session_id for f in stored} == {s.id for s in sessions}
         assert len(cached) == 3
         assert all(row.version == versions[row.community_id] for row in cached)
     finally:

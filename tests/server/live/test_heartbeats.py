@@ -10,12 +10,10 @@ from sqlmodel import col, select
 
 from scheduling.enums import AttendanceEventKind as K
 from scheduling.enums import LiveRole
-from server.attendance.verdicts import store_verdicts
 from server.jobs.lifecycle import sweep
 from server.live import heartbeats
 from server.live.registry import RoomRegistry
-from server.models import AttendanceEvent, RoomHeartbeat, Session, SessionVerdict
-from server.schedule.transitions import timing_of
+from server.models import AttendanceEvent, RoomHeartbeat, Session, StoredFact
 from tests.conftest import Api
 from tests.server.schedule.conftest import FUSED, ROOM_DAIXI, ROOM_GAOTING, SHANGHAI, at
 
@@ -84,15 +82,14 @@ async def test_a_session_judged_before_its_crash_was_noticed_is_judged_again(dem
         # The lifecycle ended the class and judged it with both connections still open: held.
         session = await db.get(Session, session_id)
         assert session is not None
-        await sweep(db, over, timing_of(demo_api.settings))
-        await store_verdicts(db, [session_id], demo_api.settings, over)
+        await sweep(db, over, demo_api.settings)
     async with demo_api.sessionmaker() as db:
-        before = (await db.exec(select(SessionVerdict).where(SessionVerdict.session_id == session_id))).one()
+        before = (await db.exec(select(StoredFact).where(StoredFact.session_id == session_id))).one()
     assert before.held
     async with demo_api.sessionmaker() as db, db.begin():
         await heartbeats.recover(db, over, demo_api.settings)
     async with demo_api.sessionmaker() as db:
-        after = (await db.exec(select(SessionVerdict).where(col(SessionVerdict.session_id) == session_id))).one()
+        after = (await db.exec(select(StoredFact).where(col(StoredFact.session_id) == session_id))).one()
     assert not after.held  # together one minute of forty, not forty
     assert after.together_seconds == 60
 

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 import time_machine
 
 from server.jobs.lifecycle import sweep
-from server.schedule.transitions import timing_of
 from tests.conftest import Api
 from tests.server.helpers import assert_error
 from tests.server.schedule.conftest import FUSED, ROOM_CHANGTU, ROOM_DAIXI, ROOM_GAOTING, SHANGHAI
@@ -32,7 +31,7 @@ async def open_class(api: Api) -> int:
             "id"
         ]
     async with api.sessionmaker() as db, db.begin():
-        await sweep(db, START - timedelta(minutes=5), timing_of(api.settings))
+        await sweep(db, START - timedelta(minutes=5), api.settings)
     return int(session_id)
 
 
