@@ -9,6 +9,7 @@ import typer
 
 from server.backup.archive import BackupError
 from server.settings import Settings
+from server.timefmt import SHANGHAI
 
 DEFAULT_DIR = "var/backups"
 
@@ -61,7 +62,7 @@ def restore(
     ] = False,
 ) -> None:
     """Restore a backup into the configured database, which must be empty."""
-    from server.backup.restore import restore_backup
+    from server.backup.restore import Mark, restore_backup
 
     settings = _settings()
     try:
@@ -70,13 +71,14 @@ def restore(
         typer.echo(f"✗ 恢复 restore: {exc}", err=True)
         raise typer.Exit(1) from exc
     manifest = report.backup.manifest
-    typer.echo(f"备份 backup {report.backup.path} ({manifest['created_at']}, 海桥 Haiqiao {manifest['haiqiao']})")
+    made = report.backup.created_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    typer.echo(f"备份 backup {report.backup.path}（{made} 北京时间，海桥 Haiqiao {manifest['haiqiao']}）")
     for step in report.steps:
         typer.echo(step.line())
     counts = manifest["counts"]
     shown = ("schools", "people", "communities", "sessions", "attendance_events", "recordings")
     typer.echo("  " + ", ".join(f"{t} {counts[t]}" for t in shown if t in counts))
     if not report.ok:
-        failed = sum(step.mark.value == "✗" for step in report.steps)
+        failed = sum(step.mark is Mark.fail for step in report.steps)
         typer.echo(f"{failed} 项检查未通过 / {failed} checks failed", err=True)
         raise typer.Exit(1)

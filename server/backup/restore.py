@@ -102,6 +102,13 @@ def _revision_step(settings: Settings, backup: Backup, restored: str | None) -> 
         return Step(
             Mark.fail, name, f"恢复后为 {restored}，备份中为 {expected} / restored {restored}, backup has {expected}"
         )
+    if restored is None:
+        return Step(
+            Mark.fail,
+            name,
+            "数据库没有迁移版本（alembic_version）：它不是用 `haiqiao db upgrade` 建的 / "
+            "the database has no migration revision (alembic_version): it was not made by `haiqiao db upgrade`",
+        )
     script = ScriptDirectory.from_config(alembic_config(settings.database_url))
     heads = set(script.get_heads())
     if restored in heads:
