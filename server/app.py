@@ -36,6 +36,8 @@ from server.recordings.download_api import router as download_router
 from server.recordings.feedback import router as recording_feedback_router
 from server.recordings.router import router as recordings_router
 from server.records.router import router as records_router
+from server.reports.jobs import Reports, running_reports
+from server.reports.router import router as reports_router
 from server.schedule.calendar_api import router as calendar_router
 from server.schedule.feeds_api import router as feeds_router
 from server.schedule.series_api import router as series_router
@@ -65,6 +67,7 @@ def api_routers() -> list[APIRouter]:
         recordings_router,
         recording_feedback_router,
         download_router,
+        reports_router,
     ]
 
 
@@ -112,10 +115,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_jobs(app.state.jobs, settings.lifecycle_sweep_seconds)
     install_rooms(app, settings)
     app.state.downloads = Downloads(settings, app.state.sessionmaker)
+    app.state.reports = Reports(settings, app.state.sessionmaker)
     app.state.login_throttle = Throttle()
     app.state.password_checks = asyncio.Semaphore(settings.password_checks)
     # Rooms first: a crash's open connections are closed before the first sweep judges anything.
-    app.state.startup_hooks = [schema_required, running_rooms, running_router, running_jobs, running_downloads]
+    app.state.startup_hooks = [
+        schema_required,
+        running_rooms,
+        running_router,
+        running_jobs,
+        running_downloads,
+        running_reports,
+    ]
 
     install_error_handlers(app)
     metrics = install_metrics(app)

@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     recordings_dir: str = "var/recordings"
     # A recording's file is served through a signed link valid this long (a <video> sends no token).
     recording_link_seconds: int = Field(default=600, ge=10, le=24 * 3600)
+    # Report jobs' files (the county's quota report, server/reports): empty means ``reports`` beside the
+    # recordings directory; a done report is kept this many days, then deleted with its job.
+    reports_dir: str = ""
+    report_keep_days: int = Field(default=7, ge=1)
     # Nightly backups (server/backup): off while the directory is unset. Made once a day at or after
     # BACKUP_AT (Asia/Shanghai, the schools' time); the newest KEEP_COUNT are always kept (a server down for
     # weeks keeps its last backups), older ones go once they are KEEP_DAYS old.

@@ -1,0 +1,1 @@
+"""Quota reports made as jobs: a county's (or a teacher's communities') report written to a file."""
