@@ -4,7 +4,8 @@ Per community: a core school and two members (5% of the members leave in the mid
 classrooms and a teacher per school, ~125 sessions across 2026 (80% 同步课堂 with one or two receiving
 classrooms, 20% 网络教研), states as a real year leaves them by 23 November (held, not held, missed,
 cancelled with a reason, still to come), attendance intervals (a join and a leave event each) for the
-sessions that took place, the verdicts the lifecycle stored when each ended, and a few corrections.
+sessions that took place, the fact stored for each session (its verdict when over, and whether it
+belongs to its community that day — decided by the core's own rule), and a few corrections.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
+
+from scheduling.enums import SessionKind, SessionStatus
+from scheduling.quotas import Membership, SessionFact, belongs
 
 SUBJECTS = ("数学", "语文", "英语", "科学", "音乐", "美术")
 REASONS = ("台风停课", "学校活动调课", "全县统考")
@@ -66,7 +70,7 @@ def generate(communities: int, sessions: int, intervals: int, seed: int = 7) -> 
             "sessions",
             "session_receivers",
             "attendance_events",
-            "session_verdicts",
+            "session_facts",
             "held_corrections",
         )
     }
@@ -98,6 +102,8 @@ def generate(communities: int, sessions: int, intervals: int, seed: int = 7) -> 
                     left,
                 )
             )
+        members = [Membership(row[2], row[3], row[4]) for row in t["community_members"] if row[1] == c]
+        school_of = dict(rooms)
         for n in range(p.sessions_per_community):
             session += 1
             day = date(2026, 1, 5) + timedelta(days=int(n * 350 / p.sessions_per_community))
@@ -130,9 +136,53 @@ def generate(communities: int, sessions: int, intervals: int, seed: int = 7) -> 
             receivers = [] if research else rooms[2 + n % 2 :: 2][: 1 + n % 2]
             for r, _ in receivers:
                 t["session_receivers"].append((session, r))
+            kind = SessionKind.research if research else SessionKind.sync_class
+            receiver_schools = sorted({school_of[r] for r, _ in receivers})
+            core = SessionFact(
+                session,
+                kind,
+                SUBJECTS[n % len(SUBJECTS)],
+                day,
+                SessionStatus(status),
+                None,
+                host_school,
+                receiver_school_ids=frozenset(receiver_schools),
+            )
+            fact = {
+                "session_id": session,
+                "community_id": c,
+                "day": day,
+                "kind": kind.value,
+                "subject": core.subject,
+                "status": status,
+                "held": None,
+                "belongs": belongs(core, schools[0], members),
+                "cancel_reason": reason if status == "cancelled" else None,
+                "host_school_id": host_school,
+                "host_teacher_id": teachers[0],
+                "receiver_school_ids": json.dumps(receiver_schools),
+                "connected_school_ids": "[]",
+                "together_seconds": None,
+                "scheduled_seconds": None,
+                "min_ratio": None,
+                "reason_zh": reason if status == "cancelled" else "",
+                "reason_en": reason if status == "cancelled" else "",
+                "corrected": False,
+                "computed_at": now,
+            }
             if status != "ended":
                 if status == "missed":
-                    t["session_verdicts"].append((session, False, 0.0, 2400.0, 0.8, "未开课", "not held", now))
+                    fact.update(
+                        held=False,
+                        together_seconds=0.0,
+                        scheduled_seconds=2400.0,
+                        min_ratio=0.8,
+                        reason_zh="未开课",
+                        reason_en="not held",
+                    )
+                elif status == "cancelled":
+                    fact.update(held=False)
+                t["session_facts"].append(tuple(fact[k] for k in COLUMNS["session_facts"]))
                 continue
             held = rng.random() > 0.1
             seats = [(teachers[0], host_room, "participant" if research else "host")]
@@ -151,12 +201,20 @@ def generate(communities: int, sessions: int, intervals: int, seed: int = 7) -> 
                         (event, session, who, where, role, "leave" if i == k - 1 else "drop", b, conn)
                     )
             together = 2400.0 if held else 1200.0
-            t["session_verdicts"].append(
-                (session, held, together, 2400.0, 0.8, f"同时在线 {together / 60:.0f}/40 分钟", "together", end)
+            fact.update(
+                held=held,
+                together_seconds=together,
+                scheduled_seconds=2400.0,
+                min_ratio=0.8,
+                reason_zh=f"同时在线 {together / 60:.0f}/40 分钟",
+                reason_en="together",
+                connected_school_ids=json.dumps(receiver_schools),
             )
             if rng.random() < 0.004:
                 correction += 1
                 t["held_corrections"].append((correction, session, not held, held, "复核", teachers[0], end))
+                fact.update(held=not held, corrected=True, reason_zh="复核")
+            t["session_facts"].append(tuple(fact[k] for k in COLUMNS["session_facts"]))
     p.rows = t
     return p
 
@@ -193,14 +251,26 @@ COLUMNS = {
     ),
     "session_receivers": ("session_id", "classroom_id"),
     "attendance_events": ("id", "session_id", "person_id", "classroom_id", "role", "kind", "at", "connection_id"),
-    "session_verdicts": (
+    "session_facts": (
         "session_id",
+        "community_id",
+        "day",
+        "kind",
+        "subject",
+        "status",
         "held",
+        "belongs",
+        "cancel_reason",
+        "host_school_id",
+        "host_teacher_id",
+        "receiver_school_ids",
+        "connected_school_ids",
         "together_seconds",
         "scheduled_seconds",
         "min_ratio",
         "reason_zh",
         "reason_en",
+        "corrected",
         "computed_at",
     ),
     "held_corrections": ("id", "session_id", "held", "held_before", "reason", "corrected_by", "corrected_at"),
@@ -213,7 +283,7 @@ async def copy_in(dsn: str, province: Province) -> None:
         for table, columns in COLUMNS.items():
             await conn.copy_records_to_table(table, records=province.rows[table], columns=list(columns))
         for table in COLUMNS:
-            if "id" in COLUMNS[table] and table not in ("session_receivers", "session_verdicts"):
+            if "id" in COLUMNS[table] and table not in ("session_receivers", "session_facts"):
                 await conn.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
                 )
