@@ -11,6 +11,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from server.admin.recorders import install_failure_records
+from server.admin.router import router as admin_router
 from server.attendance.ledger import router as ledger_router
 from server.attendance.router import router as attendance_router
 from server.auth.router import router as auth_router
@@ -67,6 +69,7 @@ def api_routers() -> list[APIRouter]:
         recordings_router,
         recording_feedback_router,
         download_router,
+        admin_router,
         reports_router,
     ]
 
@@ -132,6 +135,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = install_metrics(app)
     app.state.jobs.on_run = lambda job: metrics.job_runs.labels(job).inc()
     app.state.jobs.scheduler.add_listener(lambda e: metrics.job_failures.labels(e.job_id).inc(), EVENT_JOB_ERROR)
+    metrics.known_jobs(app.state.jobs.periodic_ids())
+    install_failure_records(app)
     app.state.startup_hooks.append(refreshing_webhook_backlog)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)

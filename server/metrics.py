@@ -107,6 +107,13 @@ class Metrics:
 
         return observe
 
+    def known_jobs(self, job_ids: list[str]) -> None:
+        """Each periodic job's run and failure counters exist from the start at 0, so a dashboard's rate
+        has a series before the first run (and a job that never fails shows 0, not nothing)."""
+        for job_id in job_ids:
+            self.job_runs.labels(job_id)
+            self.job_failures.labels(job_id)
+
     def backlog_gauge(self) -> Gauge:
         if self.webhook_backlog is None:
             self.webhook_backlog = Gauge(

@@ -108,6 +108,10 @@ class JobRunner:
         trigger = IntervalTrigger(seconds=seconds, start_date=self.clock() + timedelta(seconds=seconds), timezone=UTC)
         self.scheduler.add_job(func, trigger=trigger, id=job_id, args=[self.key], replace_existing=True)
 
+    def periodic_ids(self) -> list[str]:
+        """The ids of the jobs run every so often (their metrics read 0 before their first run)."""
+        return list(self._periodic)
+
     def unschedule(self, job_id: str) -> None:
         try:
             self.scheduler.remove_job(job_id)

@@ -94,6 +94,10 @@ class Cluster:
         beats = await self.redis.mget([self.key("worker", n) for n in names])
         return {str(n): WorkerInfo(**json.loads(b)) for n, b in zip(names, beats, strict=True) if b}
 
+    async def loads(self) -> dict[str, int]:
+        """Each worker's load in expected streams, as the placer counts it."""
+        return {str(k): int(v) for k, v in (await self.redis.hgetall(self.key("load"))).items()}
+
     async def dead(self) -> list[str]:
         names = sorted(await self.redis.smembers(self.key("workers")))
         if not names:

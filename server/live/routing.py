@@ -11,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -46,6 +49,23 @@ class RoomRouter(Protocol):
         """After each lifecycle sweep: close what is over, notice what died."""
         ...
 
+    async def workers(self) -> list[WorkerLoad]:
+        """The processes that hold rooms and how loaded each is (the admin page)."""
+        ...
+
+    def holder_of(self, session_id: int) -> str | None:
+        """The name of the process holding this session's room, if one does."""
+        ...
+
+
+@dataclass(frozen=True)
+class WorkerLoad:
+    name: str
+    url: str  # where its clients open the signaling socket ("" for the app's own process)
+    rooms: int
+    connections: int
+    expected_streams: int | None = None  # the placer's load figure (a cluster only)
+
 
 class LocalRouter:
     def __init__(self, registry: RoomRegistry) -> None:
@@ -62,6 +82,19 @@ class LocalRouter:
 
     async def after_sweep(self) -> None:
         await self.registry.end_finished()
+
+    async def workers(self) -> list[WorkerLoad]:
+        rooms = list(self.registry.rooms.values())
+        connections = sum(len(room.core.connections()) for room in rooms)
+        return [WorkerLoad(self.name, "", rooms=len(rooms), connections=connections)]
+
+    def holder_of(self, session_id: int) -> str | None:
+        return self.name if session_id in self.registry.rooms else None
+
+    @property
+    def name(self) -> str:
+        """This process: the rooms live in the app itself (no media workers)."""
+        return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class RedisRouter:
@@ -143,6 +176,21 @@ class RedisRouter:
 
     async def after_sweep(self) -> None:
         await self.refresh_workers()
+
+    async def workers(self) -> list[WorkerLoad]:
+        """The living workers as their heartbeats describe them, with the placer's load for each."""
+        alive = await self.cluster.alive()
+        loads = await self.cluster.loads()
+        return [
+            WorkerLoad(w.name, w.url, rooms=w.rooms, connections=w.connections, expected_streams=loads.get(w.name, 0))
+            for w in alive.values()
+        ]
+
+    def holder_of(self, session_id: int) -> str | None:
+        update = self.latest.get(session_id)
+        if update is None or update.closed or update.worker not in self.alive:
+            return None
+        return update.worker
 
 
 @asynccontextmanager

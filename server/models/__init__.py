@@ -1,5 +1,6 @@
 """The tables. Importing this package registers every table on ``SQLModel.metadata``."""
 
+from server.models.admin import ErrorEntry, JobFailure
 from server.models.calendar import BellSchedule, Closure, HolidayOverride, Term
 from server.models.facts import StoredFact
 from server.models.hooks import DeliveryState, Webhook, WebhookDelivery
@@ -35,6 +36,8 @@ __all__ = [
     "BellSchedule",
     "Classroom",
     "DeliveryState",
+    "ErrorEntry",
+    "JobFailure",
     "Closure",
     "Community",
     "CommunityMember",

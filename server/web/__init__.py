@@ -22,6 +22,7 @@ PAGES = {
     "/recording-policy": "recording-policy.html",
     "/replay": "replay.html",  # 回放 and 观课评课 of one recorded lesson
     "/library": "library.html",  # 研修资源库: recorded lessons to find and watch
+    "/admin": "admin.html",  # 运行状态: workers, live rooms, failed jobs and webhooks, recent errors
     # The API's own pages, on Swagger UI and ReDoc vendored under static/vendor/ (nothing from outside).
     "/docs": "docs.html",
     "/redoc": "redoc.html",

@@ -46,6 +46,7 @@ const NAV = [
   { href: "/library", zh: "研修资源库", en: "Recorded lessons", roles: null },
   { href: "/console", zh: "排课", en: "Scheduling", roles: ["scheduler", "admin"] },
   { href: "/dashboard", zh: "年度任务", en: "Quotas", roles: ["scheduler", "admin", "researcher", "teacher"] },
+  { href: "/admin", zh: "运行状态", en: "System", roles: ["admin"] },
 ];
 
 // Fills <header class="bar"> with title, the pages this user may open, name, language switch and sign-out.
