@@ -76,7 +76,7 @@ class Community(SQLModel, table=True):
     held_rules: dict[str, Any] = json_field(dict)
     # Share of a cross-school lesson credited to the teacher's workload (按一定比例计入工作量).
     workload_ratio: float = 1.0
-    # Raised by every write that could change the community's counts (server/db/quota_cache.py); a
+    # Raised beside every write that could change the community's counts (server/attendance/facts.py); a
     # cached count (quota_counts) is good only for the version it was computed from.
     counts_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # Recording policy (minors on camera): classes are recorded unless the community turns it off; a
