@@ -31,12 +31,12 @@ run: venv
 
 # Debian's Chromium drives the browser tests (Playwright's own browser download cannot work here);
 # the CJK fonts make the pages' Chinese legible in screenshots; coturn is the TURN server `haiqiao doctor`'s
-# test allocates on.
+# test allocates on; nginx fronts the deployment test (tests/deploy), started by the test itself.
 browser:
-	@{ command -v chromium >/dev/null 2>&1 && [ -d /usr/share/fonts/opentype/noto ] && command -v turnserver >/dev/null 2>&1; } || { \
+	@{ command -v chromium >/dev/null 2>&1 && [ -d /usr/share/fonts/opentype/noto ] && command -v turnserver >/dev/null 2>&1 && [ -x /usr/sbin/nginx ]; } || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk coturn >/dev/null; }
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk coturn nginx >/dev/null; }
 
 lint: dev-venv
 	$(BIN)/ruff check .
