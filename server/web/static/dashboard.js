@@ -3,7 +3,8 @@
 import { api, directory, el, fmt, i18n, mountHeader } from "/static/common.js";
 
 const tr = i18n({
-  zh: { title: "海桥 · 年度任务", year: "年度", xlsx: "下载 Excel 报表", show: "显示", date: "日期", kindH: "课型", titleH: "课题",
+  zh: { title: "海桥 · 年度任务", year: "年度", xlsx: "生成 Excel 报表", reportQueued: "排队中…", reportProgress: "已完成 {done} / {total}",
+        reportReady: "下载报表", reportFailed: "报表生成失败：{error}", show: "显示", date: "日期", kindH: "课型", titleH: "课题",
         subjectH: "学科", countedH: "是否计入", reasonH: "依据", coverage: "教共体覆盖 {covered}/{schools} 所学校，乡村学校 {rural}/{ruralAll}",
         held: "已开课", scheduled: "待开课", pending: "待判定", missed: "未开课", cancelled: "已取消", required: "要求",
         expected: "按进度应完成 {n}", met: "已完成", on_track: "进度正常", at_risk: "有风险", behind: "落后",
@@ -13,7 +14,8 @@ const tr = i18n({
         verdict: "判定", corrected: "（已人工更正）", correct: "更正判定", countIt: "计为已开课", dontCount: "不计入",
         why: "更正理由（必填）", corrections: "更正记录", by: "{who} 于 {at}：{before} → {after}，理由：{reason}",
         yes: "计入", no: "不计入", role_host: "主讲端", role_receiver: "听讲端", role_participant: "教研", role_observer: "巡课", headcounts: "听课人数", noVerdict: "课程尚未结束，暂无判定", cancelReason: "取消原因：{r}", none: "无" },
-  en: { title: "Haiqiao · Annual quotas", year: "Year", xlsx: "Download Excel report", show: "Show", date: "Date", kindH: "Kind", titleH: "Title",
+  en: { title: "Haiqiao · Annual quotas", year: "Year", xlsx: "Make the Excel report", reportQueued: "Queued…", reportProgress: "{done} of {total} done",
+        reportReady: "Download the report", reportFailed: "The report failed: {error}", show: "Show", date: "Date", kindH: "Kind", titleH: "Title",
         subjectH: "Subject", countedH: "Counted", reasonH: "Reason", coverage: "Communities cover {covered}/{schools} schools, rural {rural}/{ruralAll}",
         held: "held", scheduled: "to come", pending: "pending", missed: "missed", cancelled: "cancelled", required: "required",
         expected: "{n} expected by today", met: "met", on_track: "on track", at_risk: "at risk", behind: "behind",
@@ -27,6 +29,7 @@ const tr = i18n({
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 let views = new Map(); // community id → 点播 this year
+let reportJob = null; // the county report's job, as last polled
 let me, year = Number(params.get("year")) || new Date().getFullYear(), quotas = [], ledgerRows = [], ledgerOf = null;
 
 function fail(err) { $("error").textContent = err.message || String(err); }
@@ -121,10 +124,35 @@ async function openSession(sessionId) {
   box.scrollIntoView({ block: "start" });
 }
 
-async function downloadXlsx() {
-  const resp = await api(`/api/v1/reports/quotas?year=${year}&format=xlsx`, { raw: true });
-  const link = el("a", { href: URL.createObjectURL(await resp.blob()), download: `海桥-年度任务-${year}.xlsx` });
-  document.body.append(link); link.click(); link.remove();
+// The report of every community the caller reads is made by a job on the server (a province's takes a
+// while): its progress here, then a link to the file. Asking again while it runs joins the same job.
+async function makeReport() {
+  $("xlsx").disabled = true;
+  try {
+    reportJob = await api("/api/v1/reports/quotas/jobs", { method: "POST", body: { year, format: "xlsx" } });
+    showReport();
+    while (reportJob.state === "queued" || reportJob.state === "running") {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      reportJob = await api(`/api/v1/reports/jobs/${reportJob.id}`);
+      showReport();
+    }
+  } finally {
+    $("xlsx").disabled = false;
+  }
+}
+
+function showReport() {
+  if (!reportJob) return;
+  const job = reportJob;
+  $("report").hidden = false;
+  $("report-bar").max = Math.max(1, job.total);
+  $("report-bar").value = job.done;
+  $("report-text").textContent = job.state === "failed" ? tr.t("reportFailed", { error: job.error })
+    : job.total ? tr.t("reportProgress", { done: job.done, total: job.total }) : tr.t("reportQueued");
+  $("report-text").className = job.state === "failed" ? "error" : "";
+  const link = $("report-link");
+  link.hidden = job.state !== "done";
+  if (job.state === "done") { link.href = job.url; link.download = `海桥-年度任务-${job.year}.xlsx`; link.textContent = tr.t("reportReady"); }
 }
 
 function fillSelects() {
@@ -135,11 +163,11 @@ function fillSelects() {
     el("option", { value: k, selected: k === current }, k === "all" ? tr.t("all") : tr.t(`counted_${k}`))));
 }
 
-me = await mountHeader({ titleKey: "title", tr, onLanguage: () => { fillSelects(); renderCommunities(); if (ledgerOf) renderLedger(); } });
+me = await mountHeader({ titleKey: "title", tr, onLanguage: () => { fillSelects(); renderCommunities(); showReport(); if (ledgerOf) renderLedger(); } });
 fillSelects();
 $("year").onchange = () => { year = Number($("year").value); load().catch(fail); };
 $("ledger-filter").onchange = renderLedger;
-$("xlsx").onclick = () => downloadXlsx().catch(fail);
+$("xlsx").onclick = () => makeReport().catch(fail);
 await load().catch(fail);
 if (params.get("session")) {
   const session = await api(`/api/v1/sessions/${params.get("session")}`).catch(fail);
