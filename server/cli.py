@@ -141,6 +141,33 @@ def doctor(
         raise typer.Exit(1)
 
 
+@app.command("create-admin")
+def create_admin(
+    login: Annotated[str, typer.Option(help="the admin's login")],
+    name: Annotated[str, typer.Option(help="the admin's name as shown")] = "管理员",
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="asked for when not given")
+    ] = "",
+) -> None:
+    """Create an admin (a new installation's first login: schools, people and classes follow in the pages)."""
+    from pydantic import ValidationError
+
+    from scheduling.errors import DomainError
+    from server.org.bootstrap import create_admin as create
+
+    settings = _settings()
+    try:
+        person_id = asyncio.run(create(settings, login, name, password))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        typer.echo(f"haiqiao: {problems}", err=True)
+        raise typer.Exit(2) from exc
+    except DomainError as exc:
+        typer.echo(f"haiqiao: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"管理员 {login} 已创建 (id {person_id}) / admin {login} created")
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION (default: head)."""
