@@ -1,6 +1,7 @@
 """/metrics during a class: a host and a classroom held by headless bots replaying their clips, and
-the app's scrape shows the room, its seats, what the relay forwards (growing between two scrapes), the
-join-to-first-frame histogram, the class being recorded, the database pool and the webhook backlog."""
+the app's scrape shows every metric issue 16 names with a value — the room, its seats, what the relay
+forwards (growing between two scrapes), drops, keyframe requests, the join-to-first-frame histogram, the
+database pool, the jobs and the webhook backlog — and the class being recorded."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from server.jobs.lifecycle import LIFECYCLE_JOB
 from tests.server.live.conftest import ROOM_DAIXI, LiveServer
 from tests.server.live.conftest import live_server as live_server  # the live tests' fixture, here too
 from tests.server.live.test_sources import grows, running
@@ -85,7 +87,14 @@ async def test_metrics_show_a_class_while_it_runs(live_server: LiveServer) -> No
     assert total(second, "haiqiao_recordings_active") > 0  # classes are recorded by default
     assert total(second, "haiqiao_recording_failures_total") == 0
     assert total(second, "haiqiao_webhook_backlog") >= 0
-    assert {"haiqiao_rooms", "haiqiao_db_pool_connections"} <= declared(second)
+    # Every named metric has a sample during the class, not only its HELP line: the periodic jobs' counters
+    # start at 0, the pool reports its connections, the backlog was counted at start.
+    assert set(NAMES) <= declared(second), set(NAMES) - declared(second)
+    first_frame = ("haiqiao_join_to_first_packet_seconds_count", (("kind", "video"),))
+    assert second[first_frame] >= 2  # each bot's first picture from the other (and the host's thumb)
+    assert total(second, "haiqiao_db_pool_connections") >= 1
+    assert ("haiqiao_job_runs_total", (("job", LIFECYCLE_JOB),)) in second
+    assert ("haiqiao_job_failures_total", (("job", LIFECYCLE_JOB),)) in second
 
     await live_server.app.state.rooms.end(session_id)  # type: ignore[attr-defined]
     after = await scrape(live_server)
