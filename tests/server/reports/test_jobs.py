@@ -259,3 +259,19 @@ async def test_in_a_cluster_a_job_whose_beat_stopped_is_taken_over_and_a_beating
             ended = await db.get(ReportJob, row.id)
             assert ended is not None
             assert (ended.state, ended.active_key) == (DownloadState.done, None)
+
+
+async def test_a_job_left_queued_by_a_stopped_service_is_taken_up_at_its_start(demo_api: Api) -> None:
+    api = demo_api
+    async with asyncio.timeout(60):
+        async with api.sessionmaker() as db, db.begin():
+            row = jobs.new_job(ReportScope.communities, [FUSED], YEAR, ReportFormat.json, None)
+            db.add(row)
+        restarted = jobs.Reports(api.settings, api.sessionmaker)  # one process, no Redis: what is left is its
+        assert await restarted.resume() == 1
+        await asyncio.gather(*restarted.tasks.values())
+        headers = await api.auth("t-gaoting")
+        done = (await api.client.get(f"/api/v1/reports/jobs/{row.id}", headers=headers)).json()
+        assert (done["state"], done["done"], done["total"]) == ("done", 1, 1)
+        (only,) = (await api.client.get(done["url"])).json()
+        assert only["community_id"] == FUSED
