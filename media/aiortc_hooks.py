@@ -27,7 +27,8 @@ Every peer connection (media/peer.py installs it for the process):
    a RemoteBitrateEstimator, a subscriber's unused receivers included: two thirds of the objects a
    joining connection left on the heap, for every garbage collection to traverse after.
 
-tests/media/test_aiortc_hooks.py fails if an upgrade moves any of these.
+tests/media/test_aiortc_hooks.py fails if an upgrade moves any of these. Hook 8, the ICE host candidates'
+UDP port range, reaches into aioice: media/aioice_hooks.py, pinned and tested the same way.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from media.aioice_hooks import bind_host_candidates_in
 from server.admin.recorders import install_failure_records
 from server.admin.router import router as admin_router
 from server.attendance.ledger import router as ledger_router
@@ -77,6 +78,8 @@ def api_routers() -> list[APIRouter]:
 def install_rooms(app: FastAPI, settings: Settings) -> None:
     """Rooms in this process (no Redis: ``make run``), or on media workers placed through Redis."""
     if not settings.redis_url:
+        if settings.udp_ports:  # the rooms' peers are in this process: their ICE ports in the range
+            bind_host_candidates_in(settings.udp_ports)
         app.state.rooms = RoomRegistry(settings, app.state.sessionmaker)
         app.state.router = LocalRouter(app.state.rooms)
         return

@@ -39,6 +39,14 @@ def installation_secret(var_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def port_range(text: str) -> range:
+    """ "40000-40999" → the ports 40000 to 40999, both included."""
+    low, sep, high = text.strip().partition("-")
+    if not (sep and low.isdigit() and high.isdigit()) or not 1024 <= int(low) <= int(high) <= 65535:
+        raise ValueError(f"HAIQIAO_MEDIA_UDP_PORTS must be LOW-HIGH within 1024-65535, e.g. 40000-40999, not {text!r}")
+    return range(int(low), int(high) + 1)
+
+
 class Mode(StrEnum):
     development = "development"
     production = "production"
@@ -87,6 +95,9 @@ class Settings(BaseSettings):
     redis_prefix: str = "haiqiao:"
     # `haiqiao serve --media-workers N` starts N local media workers on ports from this one upward.
     media_worker_base_port: int = 8100
+    # The UDP ports the media plane's ICE host candidates bind, e.g. "40000-40999" (the firewall opens exactly
+    # these); empty: whatever port the OS gives. aioice has no such option: media/aioice_hooks.py (hook 8).
+    media_udp_ports: str = ""
     # Recording at all (off: nothing is recorded whatever the communities' policies say; the relay
     # benchmarks measure forwarding alone this way).
     recording: bool = True
@@ -119,6 +130,13 @@ class Settings(BaseSettings):
             ipaddress.ip_network(network, strict=False)  # raises ValueError, named in the message
         return value
 
+    @field_validator("media_udp_ports")
+    @classmethod
+    def _udp_ports(cls, value: str) -> str:
+        if value.strip():
+            port_range(value)  # raises ValueError saying what is wrong
+        return value.strip()
+
     @model_validator(mode="after")
     def _own_secret_in_development(self) -> Settings:
         """No installation signs tokens with the published default: in development a secret is made on
@@ -134,6 +152,10 @@ class Settings(BaseSettings):
         if self.mode is Mode.production and len(self.secret_key) < 32:
             raise ValueError("HAIQIAO_SECRET_KEY must be at least 32 characters in production mode")
         return self
+
+    @property
+    def udp_ports(self) -> range | None:
+        return port_range(self.media_udp_ports) if self.media_udp_ports else None
 
     @property
     def is_sqlite(self) -> bool:

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from media.aioice_hooks import bind_host_candidates_in
 from media.signaling import SeatInfo
 from scheduling.session_states import NOBODY, Presence
 from server.db.engine import make_engine, make_sessionmaker
@@ -56,6 +57,8 @@ def create_worker_app(settings: Settings, name: str, url: str) -> FastAPI:
     if not settings.redis_url:
         raise ValueError("a media worker needs HAIQIAO_REDIS_URL")
     cluster = Cluster(connect(settings.redis_url), settings.redis_prefix)
+    if settings.udp_ports:  # every ICE host candidate of this worker's peers binds inside the range
+        bind_host_candidates_in(settings.udp_ports)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

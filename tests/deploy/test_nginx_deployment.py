@@ -20,7 +20,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from server.demo.loader import load_demo
-from server.settings import Settings
+from server.settings import Settings, port_range
 from tests.deploy.deployment import (
     APP_PORTS,
     HOSTNAME,
@@ -142,6 +142,16 @@ async def open_classroom(browser: Browser, d: Deployment, login: str, query: str
     return page, sockets
 
 
+async def candidate_ports(page: Page) -> list[int]:
+    """The ports of the worker's ICE candidates, as the page's peer connection knows them."""
+    script = """async () => {
+        const ports = [];
+        (await window.haiqiao.pc.getStats()).forEach((r) => { if (r.type === "remote-candidate") ports.push(r.port); });
+        return ports;
+    }"""
+    return list(await page.evaluate(script))
+
+
 async def seats(worker: str) -> dict[str, float]:
     """The worker's connected seats by role, from its own /metrics (not reachable through nginx)."""
     async with httpx.AsyncClient(base_url=worker) as client:
@@ -163,12 +173,17 @@ async def test_a_class_is_held_through_nginx_tls_with_signaling_routed_to_the_wo
             await wait_for_video(host, within=30)
             await wait_for_video(room, within=30)
             await wait_until(host, "window.haiqiao.state === 'connected'")
+            # The media went straight to the worker's ICE candidates, inside the env file's UDP range.
+            worker_ports = [*await candidate_ports(host), *await candidate_ports(room)]
             worker = await holder(redis_url, redis_prefix, session_id)
             assert worker in d.workers
             # The seats are on that worker (its own metrics), none on the other.
             held = {name: await seats(url) for name, url in d.workers.items()}
         finally:
             await browser.close()
+    udp = port_range(env_file()["HAIQIAO_MEDIA_UDP_PORTS"])
+    assert worker_ports
+    assert all(port in udp for port in worker_ports), worker_ports
     assert held[worker].get("host") == 1, held
     assert held[worker].get("receiver") == 1, held
     assert all(not any(by_role.values()) for name, by_role in held.items() if name != worker), held
