@@ -29,6 +29,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
+QUIET = ("aioice", "aiortc", "apscheduler", "httpx", "httpcore")
+
+
 class LogFormat(StrEnum):
     text = "text"
     json = "json"
@@ -93,6 +96,10 @@ def configure_logging(log_format: LogFormat, level: str = "INFO") -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # Libraries that say something at INFO for every ICE check, HTTP call or job run: their warnings only,
+    # unless the level asks for everything.
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING)
 
 
 class RequestIds:

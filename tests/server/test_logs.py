@@ -85,7 +85,6 @@ async def test_serve_writes_json_lines_with_the_request_id(tmp_path: Path) -> No
     env = {
         **os.environ,
         "HAIQIAO_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
-        "HAIQIAO_RUN_JOBS": "false",
         "HAIQIAO_VAR_DIR": str(tmp_path),
         "HAIQIAO_LOG_FORMAT": "json",
     }
@@ -110,3 +109,4 @@ async def test_serve_writes_json_lines_with_the_request_id(tmp_path: Path) -> No
     (access,) = [line for line in lines if line.get("request_id") == "from-the-proxy-1"]
     assert access["logger"] == "uvicorn.access"
     assert "/api/v1/me" in access["message"]
+    assert not [line for line in lines if line["logger"].startswith("apscheduler") and line["level"] == "INFO"]
