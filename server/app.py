@@ -16,6 +16,7 @@ from server.admin.recorders import install_failure_records
 from server.admin.router import router as admin_router
 from server.attendance.ledger import router as ledger_router
 from server.attendance.router import router as attendance_router
+from server.attendance.summary import SummaryCache
 from server.auth.router import router as auth_router
 from server.auth.throttle import Throttle
 from server.db.engine import make_engine, make_sessionmaker
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.downloads = Downloads(settings, app.state.sessionmaker)
     app.state.reports = Reports(settings, app.state.sessionmaker)
     app.state.login_throttle = Throttle()
+    app.state.county_summary = SummaryCache()
     app.state.password_checks = asyncio.Semaphore(settings.password_checks)
     # Rooms first: a crash's open connections are closed before the first sweep judges anything.
     app.state.startup_hooks = [

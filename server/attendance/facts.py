@@ -223,9 +223,10 @@ async def _upsert(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(StoredFact.__table__).values(rows)  # type: ignore[attr-defined]
+    stmt = insert(StoredFact.__table__)  # type: ignore[attr-defined]
     fresh = {k: stmt.excluded[k] for k in rows[0] if k != "session_id"}
-    await db.exec(stmt.on_conflict_do_update(index_elements=["session_id"], set_=fresh))
+    # executed for many rows: compiled once, not a VALUES list compiled per batch
+    await db.exec(stmt.on_conflict_do_update(index_elements=["session_id"], set_=fresh), params=rows)
 
 
 def year_range(year: int) -> tuple[date, date]:

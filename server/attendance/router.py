@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, Field, StringConstraints
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field, StringConstraints, TypeAdapter
 from sqlmodel import col, select
 
 from scheduling.enums import LiveRole, Locality, Role, SessionStatus
@@ -15,7 +15,7 @@ from scheduling.tallies import SchoolInfo, coverage, school_tallies, teacher_tal
 from server.attendance import facts, reports
 from server.attendance.judging import session_attendance
 from server.attendance.service import community_quota
-from server.attendance.summary import county_quotas
+from server.attendance.summary import SummaryCache, county_quotas
 from server.db.repo import get_or_404
 from server.deps import DbSession, SettingsDep, require_roles
 from server.ids import Body, Bool, IdParam
@@ -192,21 +192,33 @@ def _year(year: int | None) -> int:
     return year or datetime.now(SHANGHAI).year
 
 
+QUOTAS = TypeAdapter(list[QuotaOut])
+
+
 @router.get("/quotas", response_model=list[QuotaOut], summary="年度任务完成情况与进度")
 async def quotas(
+    request: Request,
     db: DbSession,
     caller: Reader,
     settings: SettingsDep,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     community_id: IdParam | None = None,
-) -> list[QuotaOut]:
+) -> Response:
     year, today = _year(year), datetime.now(SHANGHAI).date()
     if community_id is not None:
         wanted: list[int] | None = [c.id for c in await _communities(db, community_id, caller) if c.id is not None]
     else:
         readable = await readable_communities(db, caller, today)  # a teacher: their school's communities
         wanted = None if readable is None else sorted(readable)
-    return [QuotaOut.model_validate(row) for row in await county_quotas(db, year, today, settings, wanted)]
+    cache: SummaryCache = request.app.state.county_summary
+    key = (year, today, None if wanted is None else tuple(wanted))
+    fingerprint = await cache.fingerprint(db)
+    body = cache.get(key, fingerprint)
+    if body is None:
+        # validated and serialised through the declared response model, once per change of the counts
+        body = QUOTAS.dump_json(QUOTAS.validate_python(await county_quotas(db, year, today, settings, wanted)))
+        cache.put(key, fingerprint, body)
+    return Response(body, media_type="application/json")
 
 
 @router.get(
