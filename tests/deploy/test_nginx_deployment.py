@@ -53,9 +53,13 @@ class Deployment:
         return httpx.AsyncClient(base_url=self.site, verify=ssl.create_default_context(cafile=self.cert))
 
     def start(self, command: list[str], env: dict[str, str], name: str) -> None:
-        """A process as its unit would start it; its output in the logs directory (the journal's part)."""
+        """A process as its unit would start it (the state directory standing for WorkingDirectory=); its
+        output in the logs directory (the journal's part)."""
+        state = self.logs.parent / "lib"
+        state.mkdir(exist_ok=True)
         with (self.logs / f"{name}.log").open("wb") as out:
-            self.processes.append(subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT))
+            process = subprocess.Popen(command, env=env, cwd=state, stdout=out, stderr=subprocess.STDOUT)
+        self.processes.append(process)
 
     def tails(self) -> str:
         """The last lines each process wrote, for a failure's message."""
