@@ -10,6 +10,7 @@ from server.org import service
 from server.org.schemas import PersonIn
 from server.settings import Settings
 
+
 async def create_admin(settings: Settings, login: str, name: str, password: str) -> int:
     """A person with the admin role, under the same rules as the API's (login format, password length, a
     login taken is refused); their id."""
