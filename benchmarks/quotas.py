@@ -32,10 +32,12 @@ import httpx
 from quotas_province import TODAY, copy_in, generate
 from sqlalchemy import event, text
 
+from scheduling.enums import ReportFormat, ReportScope
 from server.app import create_app
 from server.attendance.facts import touch
 from server.auth.security import hash_password
 from server.db.migrate import upgrade
+from server.reports.jobs import make_report, new_job
 from server.settings import Settings
 
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -215,6 +217,17 @@ async def measure(url: str, runs: int, community_id: int) -> dict[str, list[floa
                 per = (time.perf_counter() - t0) * 1000 / max(stored, 1)
                 await db.rollback()
             print(f"\n  computing a fact when a session ends: {per:.2f} ms per session ({stored} sessions)")
+
+            # The province's xlsx, made as the report job makes it (server/reports/jobs.py).
+            async with app.state.sessionmaker() as db, db.begin():
+                job = new_job(ReportScope.county, [], 2026, ReportFormat.xlsx, None)
+                db.add(job)
+            t0 = time.perf_counter()
+            done = await make_report(app.state.sessionmaker, settings, job.id)
+            took = time.perf_counter() - t0
+            assert done is not None
+            print(f"  the province's xlsx as a job: {took:.1f} s, {done.state.value}, {(done.size or 0) / 1e6:.1f} MB")
+            out["xlsx_job"] = [took * 1000]
     return out
 
 

@@ -28,6 +28,22 @@ def school_weeks_of(year: int, today: date, school_id: int, calendar: CalendarDa
     return school_weeks(open_days, today) if open_days else None
 
 
+class SchoolWeeks:
+    """School weeks per core school, computed once per distinct calendar: most schools share one (only
+    closures for some schools and a school's closing set them apart)."""
+
+    def __init__(self, year: int, today: date, calendar: CalendarData) -> None:
+        self.year, self.today, self.calendar = year, today, calendar
+        self.memo: dict[tuple[object, ...], tuple[float, int] | None] = {}
+
+    def of(self, school_id: int) -> tuple[float, int] | None:
+        own = tuple(i for i, c in enumerate(self.calendar.closures) if school_id in c.school_ids)
+        key = (own, self.calendar.closed_schools.get(school_id))
+        if key not in self.memo:
+            self.memo[key] = school_weeks_of(self.year, self.today, school_id, self.calendar)
+        return self.memo[key]
+
+
 @dataclass
 class CommunityQuota:
     community: Community
@@ -89,12 +105,19 @@ async def community_facts(db: AsyncSession, community_id: int, year: int, settin
 
 
 async def community_quota(
-    db: AsyncSession, community: Community, year: int, today: date, settings: Settings
+    db: AsyncSession,
+    community: Community,
+    year: int,
+    today: date,
+    settings: Settings,
+    school_weeks: SchoolWeeks | None = None,
 ) -> CommunityQuota:
+    """``school_weeks``: shared by a caller that reads many communities (a county's report)."""
     assert community.id is not None
     year_facts = await community_facts(db, community.id, year, settings)
     facts = year_facts.facts
-    weeks = school_weeks_of(year, today, community.core_school_id, await planning.calendar_data(db))
+    school_weeks = school_weeks or SchoolWeeks(year, today, await planning.calendar_data(db))
+    weeks = school_weeks.of(community.core_school_id)
     groups = fact_groups(facts, today)
     held_ids = tuple(sorted(f.session_id for f in facts if f.belongs and f.held is True))
     tallies = [

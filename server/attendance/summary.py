@@ -23,9 +23,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduling.enums import SessionKind, SessionStatus
 from scheduling.quotas import FactGroup, RuleTally, bucket_of, rules_from_json, tally_groups
-from scheduling.school_calendar import CalendarData
 from server.attendance.facts import fill_missing, year_range
-from server.attendance.service import school_weeks_of
+from server.attendance.service import SchoolWeeks
 from server.models import Community, QuotaCount, StoredFact
 from server.schedule import planning
 from server.settings import Settings
@@ -138,7 +137,7 @@ async def _count_and_cache(
     versions = await _versions(db, ids)  # before counting: a write committed meanwhile leaves the row stale
     counted = await count_groups(db, year, today, None if everyone else ids)
     communities = (await db.exec(model_select(Community).where(col(Community.id).in_(ids)))).all()
-    weeks = _SchoolWeeks(year, today, await planning.calendar_data(db))
+    weeks = SchoolWeeks(year, today, await planning.calendar_data(db))
     out: dict[int, list[dict[str, Any]]] = {}
     for community in communities:
         assert community.id is not None
@@ -203,19 +202,3 @@ class SummaryCache:
         self.entries.move_to_end(key)
         while len(self.entries) > self.size:
             self.entries.popitem(last=False)
-
-
-class _SchoolWeeks:
-    """School weeks per core school, computed once per distinct calendar: most schools share one (only
-    closures for some schools and a school's closing set them apart)."""
-
-    def __init__(self, year: int, today: date, calendar: CalendarData) -> None:
-        self.year, self.today, self.calendar = year, today, calendar
-        self.memo: dict[tuple[object, ...], tuple[float, int] | None] = {}
-
-    def of(self, school_id: int) -> tuple[float, int] | None:
-        own = tuple(i for i, c in enumerate(self.calendar.closures) if school_id in c.school_ids)
-        key = (own, self.calendar.closed_schools.get(school_id))
-        if key not in self.memo:
-            self.memo[key] = school_weeks_of(self.year, self.today, school_id, self.calendar)
-        return self.memo[key]

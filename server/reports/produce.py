@@ -14,9 +14,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduling.enums import ReportFormat
 from server.attendance import reports
-from server.attendance.service import community_quota
+from server.attendance.service import SchoolWeeks, community_quota
 from server.models import Community
 from server.recordings.repository import views_by_community
+from server.schedule import planning
 from server.settings import Settings
 
 # ``progress(done, total)``: called with 0 once the communities are known, then after each one.
@@ -38,9 +39,10 @@ async def produce(
         stmt = stmt.where(col(Community.id).in_(community_ids))
     communities = list((await db.exec(stmt)).all())
     await progress(0, len(communities))
+    weeks = SchoolWeeks(year, today, await planning.calendar_data(db))
     data = []
     for done, community in enumerate(communities, start=1):
-        data.append(await community_quota(db, community, year, today, settings))
+        data.append(await community_quota(db, community, year, today, settings, weeks))
         await progress(done, len(communities))
     views = await views_by_community(db, year)
     return bytes(reports.render(data, year, fmt.value, {}, views).body)
