@@ -28,14 +28,14 @@ from scheduling.enums import AttendanceEventKind, SessionStatus
 from scheduling.session_states import NOBODY, Presence
 from server.attendance import facts
 from server.live import heartbeats
+from server.live.attendance_log import AttendanceLog
 from server.live.heap import freeze_startup_heap
-from server.models import AttendanceEvent, Community, Session
+from server.models import Community, RoomHeartbeat, Session
 from server.recordings.store import TrackFile, settle_unfinished, store_recording, store_room_event
 from server.schedule.transitions import settle_now, timing_of
 from server.settings import Settings
 
 log = logging.getLogger("haiqiao.live")
-OPENS = (AttendanceEventKind.join, AttendanceEventKind.reconnect)
 
 
 class Recovery(StrEnum):
@@ -116,6 +116,7 @@ class RoomRegistry:
             mark=self.store_mark,
         )
         self.recordings_dir = Path(settings.recordings_dir)
+        self.attendance_log = AttendanceLog(sessionmaker)
 
     async def accepts(self, session_id: int) -> bool:
         return await self.hooks.accepts(session_id)
@@ -146,6 +147,7 @@ class RoomRegistry:
             # Classes follow their community's policy; a research session's host decides in the room.
             recording = can_record and session.kind.is_class and community is not None and community.record_classes
             await settle_unfinished(db, session.id, self.recordings_dir)  # files a killed holder left
+            await self._close_leftovers(db, session.id)
         core = Room(
             session.id,
             session.title,
@@ -165,6 +167,24 @@ class RoomRegistry:
         self._settled.pop(session.id, None)  # a new room settles its first presence in any case
         await self.beat()  # from its first connection on, a crash of this process is detectable
         return room
+
+    async def _close_leftovers(self, db: AsyncSession, session_id: int) -> None:
+        """Connections of this session another holder left open in the log are closed once, as the room
+        opens here, not at every join (that look-up was 1.3 ms of a join's CPU: benchmarks/bell_parts.py).
+
+        Why once is enough: while the room is open here, its core records every connection's end itself (a
+        seat's newer connection drops the older one first, a closing room drops or lets go of all), so the
+        only connections the log can hold open that the room does not know of are those opened by an
+        earlier holder. The router's recovery closes a dead holder's connections at its last beat, but it
+        does not always run first: ``make run`` recovers at start-up, before serving; a cluster's app
+        notices a dead worker within a second (``RedisRouter.watch_workers``), and a join in that second
+        places the room again (``Cluster.place``: a claim whose holder is not alive is taken over) — and
+        this room's first beat then takes the dead worker's heartbeat row, so that recovery would find
+        nothing. So the earlier holder's connections end here, at its last beat when its row is still
+        there (as recovery would end them), else now (as the per-join check used to)."""
+        previous = await db.get(RoomHeartbeat, session_id)
+        dead_at = previous.beat_at if previous is not None and previous.holder != self.holder else None
+        await heartbeats.close_open_connections(db, session_id, dead_at or datetime.now(UTC))
 
     async def store_recorded(self, grant: Grant, source: str, file: RecordedFile, finished: bool) -> None:
         track = TrackFile(
@@ -215,21 +235,20 @@ class RoomRegistry:
     async def record_attendance(
         self, grant: Grant, kind: AttendanceEventKind, connection_id: str, at: datetime
     ) -> None:
-        """Appended and committed before the caller acknowledges anything to the client. A seat that
-        opens a connection closes any older one the log still holds open (a process that died)."""
-        row = AttendanceEvent(
-            session_id=grant.session_id,
-            person_id=grant.person_id,
-            classroom_id=grant.classroom_id,
-            role=grant.role,
-            kind=kind,
-            at=at,
-            connection_id=connection_id,
+        """Appended and committed before the caller acknowledges anything to the client (rows arriving
+        together share one commit: server/live/attendance_log.py). What an earlier holder left open was
+        closed when the room opened here (``_close_leftovers``)."""
+        await self.attendance_log.append(
+            {
+                "session_id": grant.session_id,
+                "person_id": grant.person_id,
+                "classroom_id": grant.classroom_id,
+                "role": grant.role,
+                "kind": kind,
+                "at": at,
+                "connection_id": connection_id,
+            }
         )
-        async with self.sessionmaker() as db, db.begin():
-            if kind in OPENS:
-                await heartbeats.close_open_connections(db, grant.session_id, at, seat=row, keep=connection_id)
-            db.add(row)
 
     async def presence_changed(self, session_id: int, presence: Presence) -> None:
         """Host and a receiver together make the session live at once, not at the next sweep. A status

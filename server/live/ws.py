@@ -115,17 +115,23 @@ async def signaling(ws: WebSocket, token: str = "") -> None:
     if not await registry.use_token(token):
         await ws.close(CloseCode.invalid_token, "token_already_used")
         return
-    session = await registry.load_session(grant.session_id)
-    if session is None or session.status not in JOINABLE:
-        await ws.close(CloseCode.session_not_live, "session not open")
-        return
-    if not await registry.accepts(session.id):  # type: ignore[arg-type]
+    if not await registry.accepts(grant.session_id):
         await ws.close(CloseCode.moved, "room held elsewhere")
         return
+    # The session is read once per room and process, to open its room (≈ 2 ms a join when every socket
+    # read it). A room open here stands for its session being open or live: the join request checked that
+    # moments ago (the token is short-lived), and the lifecycle sweep closes a room whose session is over
+    # (``end_finished``), with any socket that came in between, as it does the sockets already in.
+    room = registry.rooms.get(grant.session_id)
+    if room is None:
+        session = await registry.load_session(grant.session_id)
+        if session is None or session.status not in JOINABLE:
+            await ws.close(CloseCode.session_not_live, "session not open")
+            return
+        room = await registry.room(session)
     # This socket's task and the tasks it starts below log with the session and seat (server/logs.py).
     session_id_var.set(grant.session_id)
     seat_id_var.set(grant.seat_key)
-    room = await registry.room(session)
     connection_id = uuid.uuid4().hex
     outlet = Outlet()
     metrics: Metrics | None = getattr(ws.app.state, "metrics", None)
