@@ -156,18 +156,24 @@ async def refreshing_webhook_backlog(app: FastAPI) -> AsyncIterator[None]:
     """A startup hook: the webhook backlog counted into its gauge now and every 15 s."""
     gauge = app.state.metrics.backlog_gauge()
 
+    stopping = asyncio.Event()
+
     async def refresh() -> None:
-        while True:
+        while not stopping.is_set():
             try:
                 gauge.set(await asyncio.wait_for(count_webhook_backlog(app), BACKLOG_TIMEOUT))
             except Exception as exc:  # a slow or absent database keeps the last count; /healthz says why
                 log.warning("webhook backlog not counted: %s", type(exc).__name__)
-            await asyncio.sleep(BACKLOG_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), BACKLOG_SECONDS)
 
     task = asyncio.ensure_future(refresh())
     try:
         yield
     finally:
+        # The event as well as the cancel: on Python 3.11 a wait_for whose query finishes as the cancel
+        # arrives can swallow the cancel, and the loop would go on while shutdown waits for it.
+        stopping.set()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
