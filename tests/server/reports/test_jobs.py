@@ -20,9 +20,10 @@ from scheduling.enums import DownloadState, ReportFormat, ReportScope
 from server.db.types import utcnow
 from server.models import ReportJob
 from server.recordings import links
-from server.reports import jobs, produce
+from server.reports import jobs
 from tests.conftest import Api
 from tests.server.helpers import assert_error
+from tests.server.reports.gate import hold_after_first_community
 from tests.server.schedule.conftest import FUSED
 
 JOBS = "/api/v1/reports/quotas/jobs"
@@ -41,18 +42,7 @@ async def county_api(api: Api) -> Api:
 @pytest.fixture
 def gate(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
     """Holds a job after its first community until set: the test sees the progress between."""
-    opened = asyncio.Event()
-    real = produce.community_quota
-    seen: list[int] = []
-
-    async def gated(*args: Any) -> Any:
-        if seen:
-            await opened.wait()
-        seen.append(1)
-        return await real(*args)
-
-    monkeypatch.setattr(produce, "community_quota", gated)
-    return opened
+    return hold_after_first_community(monkeypatch)
 
 
 async def poll(api: Api, job_id: int, login: str, until: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:

@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import io
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 import pytest
 from openpyxl import load_workbook
 
-from server.reports import produce
 from tests.server.live.conftest import LiveServer
+from tests.server.reports.gate import hold_after_first_community
 from tests.server.web.conftest import eventually, open_page, screenshot
 
 pytestmark = [pytest.mark.browser]
@@ -22,18 +21,7 @@ pytestmark = [pytest.mark.browser]
 @pytest.fixture
 def gate(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
     """Holds the job after its first community until set (the server runs in the test's event loop)."""
-    opened = asyncio.Event()
-    real = produce.community_quota
-    seen: list[int] = []
-
-    async def gated(*args: Any) -> Any:
-        if seen:
-            await opened.wait()
-        seen.append(1)
-        return await real(*args)
-
-    monkeypatch.setattr(produce, "community_quota", gated)
-    return opened
+    return hold_after_first_community(monkeypatch)
 
 
 async def test_the_county_report_is_made_with_its_progress_then_downloaded(
